@@ -1,0 +1,39 @@
+"""The ``partways`` command line: thin commands over the public API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from partways import __version__
+from partways.render import render_text
+
+from .common import LANGS, assess_cli, case_argument, emit, kb_option
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="partways")
+def main() -> None:
+    """Decide whether, when and how to end a relationship with a bad client,
+    with every step of the reasoning explained."""
+
+
+@main.command()
+@case_argument
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Readable text or the assessment JSON.")
+@click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True,
+              help="Language of the texts.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+@kb_option
+def assess(case: Path, fmt: str, lang: str, output: Path | None,
+           overlays: tuple[Path, ...]) -> None:
+    """Assess CASE (a YAML or JSON case file, or - for standard input)."""
+    a = assess_cli(case, overlays)
+    emit(a.to_json(lang) if fmt == "json" else render_text(a, lang), output)
+
+
+if __name__ == "__main__":
+    main()

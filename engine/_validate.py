@@ -1,0 +1,144 @@
+"""JSON Schema validation with one-line, located, suggestive error messages."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+from jsonschema import Draft202012Validator, FormatChecker
+
+from ._yaml import Document, format_path
+from .errors import PartwaysError, did_you_mean
+
+
+@cache
+def kb_schema() -> dict[str, Any]:
+    """The schema of KB files shipped with the engine."""
+    text = resources.files("partways").joinpath("schemas/kb.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _kb_validator(definition: str) -> Draft202012Validator:
+    schema = dict(kb_schema())
+    schema["$ref"] = f"#/$defs/{definition}"
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def validator_for(schema: dict[str, Any]) -> Draft202012Validator:
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def validate_kb_file(doc: Document, definition: str, error: type[PartwaysError]) -> None:
+    """Validate a KB document against ``#/$defs/<definition>``; raise the first problem."""
+    validate(doc, _kb_validator(definition), error)
+
+
+def validate(doc: Document, validator: Draft202012Validator,
+             error: type[PartwaysError]) -> None:
+    """Raise ``error`` for the most relevant schema violation of ``doc``, if any."""
+    errors = list(validator.iter_errors(doc.data))
+    if not errors:
+        return
+    errors.sort(key=lambda e: (doc.line(tuple(e.absolute_path)) or 0, _rank(e)))
+    best = jsonschema.exceptions.best_match(errors, key=_relevance)
+    # best_match descends into oneOf/anyOf; prefer the earliest line among equals.
+    first_line = min(doc.line(tuple(e.absolute_path)) or 0 for e in errors)
+    if (doc.line(tuple(best.absolute_path)) or 0) > first_line:
+        best = next(e for e in errors if (doc.line(tuple(e.absolute_path)) or 0) == first_line)
+        best = jsonschema.exceptions.best_match([best], key=_relevance)
+    path, message = describe(best)
+    raise error(message, doc.source(path))
+
+
+def _rank(err: jsonschema.ValidationError) -> int:
+    order = ["additionalProperties", "required", "enum", "const", "type", "format"]
+    return order.index(err.validator) if err.validator in order else len(order)
+
+
+def _relevance(err: jsonschema.ValidationError) -> tuple[int, int]:
+    return (-len(err.absolute_path), _rank(err))
+
+
+def describe(err: jsonschema.ValidationError) -> tuple[tuple[Any, ...], str]:
+    """A path and a plain-language message for one schema violation."""
+    path = tuple(err.absolute_path)
+    where = format_path(path)
+    kind = err.validator
+    if kind == "additionalProperties":
+        allowed = sorted((err.schema.get("properties") or {}).keys()) if isinstance(
+            err.schema, dict) else []
+        patterns = list((err.schema.get("patternProperties") or {}).keys()) if isinstance(
+            err.schema, dict) else []
+        extra = sorted(k for k in err.instance if k not in allowed and not any(
+            re.search(p, k) for p in patterns)) if isinstance(err.instance, dict) else []
+        if extra:
+            key = extra[0]
+            hint = did_you_mean(key, allowed) or (
+                f" (allowed: {', '.join(allowed)})" if allowed else "")
+            return (*path, key), f"unknown key '{key}'{hint}"
+    if kind == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else err.message
+        owner = f"'{where}'" if where else "the document"
+        return path, f"{owner} needs a '{missing}'"
+    if kind == "enum":
+        options = [str(o) for o in err.validator_value]
+        return path, (f"'{err.instance}' is not one of {', '.join(options)}"
+                      f"{did_you_mean(str(err.instance), options)}")
+    if kind == "const":
+        return path, f"must be {err.validator_value!r}"
+    if kind == "type":
+        expected = err.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        got = _type_name(err.instance)
+        return path, f"must be {_article(expected)}, not {got} ({_short(err.instance)})"
+    if kind == "format":
+        return path, f"'{err.instance}' is not a valid {err.validator_value} (YYYY-MM-DD)" \
+            if err.validator_value == "date" else f"'{err.instance}' is not a valid " \
+            f"{err.validator_value}"
+    if kind in ("minimum", "exclusiveMinimum"):
+        return path, f"must be >= {err.validator_value}, got {err.instance}" \
+            if kind == "minimum" else f"must be > {err.validator_value}, got {err.instance}"
+    if kind == "maximum":
+        return path, f"must be <= {err.validator_value}, got {err.instance}"
+    if kind == "maxItems":
+        return path, f"too many items: at most {err.validator_value} allowed"
+    if kind == "minItems":
+        return path, f"needs at least {err.validator_value} item(s)"
+    if kind == "maxLength":
+        return path, f"text longer than the {err.validator_value}-character limit"
+    if kind == "pattern":
+        return path, f"'{err.instance}' does not have the required form"
+    return path, err.message
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping"
+
+
+def _article(word: str) -> str:
+    names = {"object": "a mapping", "array": "a list", "integer": "an integer",
+             "number": "a number", "string": "a string", "boolean": "true or false",
+             "null": "null"}
+    return " or ".join(names.get(w.strip(), w) for w in word.split(" or "))
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,0 +1,189 @@
+"""Safe YAML (and JSON) loading that remembers where every value came from.
+
+Dates are kept as strings (validation decides what a date is), duplicate keys are
+errors, and absurd inputs are refused before they are parsed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .errors import PartwaysError, Source
+
+MAX_BYTES = 2_000_000
+MAX_DEPTH = 32
+
+Path = tuple[Any, ...]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader without implicit timestamps: ``2026-11-01`` stays a string."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass
+class Document:
+    """A parsed document: plain data plus the line of every path in it."""
+
+    data: Any
+    path: str | None
+    lines: dict[Path, int] = field(default_factory=dict)
+
+    def line(self, path: Path) -> int | None:
+        """Line of ``path`` or of its nearest ancestor that has one."""
+        p = tuple(path)
+        while p:
+            if p in self.lines:
+                return self.lines[p]
+            p = p[:-1]
+        return self.lines.get(())
+
+    def source(self, path: Path) -> Source:
+        return Source(self.path, self.line(path), format_path(path) or None)
+
+
+def format_path(path: Path) -> str:
+    """``('events', 2, 'date')`` -> ``events[2].date``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def load_text(
+    text: str, path: str | None, error: type[PartwaysError] = PartwaysError
+) -> Document:
+    """Parse YAML or JSON ``text``; raise ``error`` with file and line on any problem."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise error(
+            f"input is larger than the {MAX_BYTES // 1_000_000} MB limit", Source(path)
+        )
+    if "\t" in text and text.lstrip().startswith(("{", "[")):
+        # JSON may indent with tabs; YAML may not. Tabs outside strings are whitespace.
+        text = _detab_json(text)
+    try:
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or exc.context or "malformed YAML"
+        raise error(f"malformed YAML/JSON: {problem}", Source(path, line)) from None
+    except yaml.YAMLError as exc:
+        raise error(f"malformed YAML/JSON: {exc}", Source(path)) from None
+    doc = Document(None, path)
+    if node is None:
+        raise error("the document is empty", Source(path, 1))
+    doc.data = _construct(node, (), doc, error, 0)
+    return doc
+
+
+def load_file(path: str, error: type[PartwaysError] = PartwaysError) -> Document:
+    """Read and parse a file (``-`` is not handled here; pass text to load_text)."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise error(f"cannot read file: {exc.strerror}", Source(path)) from None
+    if len(raw) > MAX_BYTES:
+        raise error(f"file is larger than the {MAX_BYTES // 1_000_000} MB limit", Source(path))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(f"file is not UTF-8 text (byte {exc.start})", Source(path)) from None
+    return load_text(text, path, error)
+
+
+def _construct(
+    node: yaml.Node, path: Path, doc: Document, error: type[PartwaysError], depth: int
+) -> Any:
+    line = node.start_mark.line + 1
+    doc.lines.setdefault(path, line)
+    if depth > MAX_DEPTH:
+        raise error(f"nesting deeper than {MAX_DEPTH} levels", doc.source(path))
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise error("YAML merge keys ('<<') are not supported", Source(doc.path, line))
+            key = _scalar(key_node, doc, error)
+            if not isinstance(key, str):
+                key = str(key).lower() if isinstance(key, bool) else str(key)
+            key_line = key_node.start_mark.line + 1
+            if key in out:
+                raise error(
+                    f"duplicate key '{key}' (first at line {doc.lines[(*path, key)]})",
+                    Source(doc.path, key_line, format_path((*path, key))),
+                )
+            doc.lines[(*path, key)] = key_line
+            out[key] = _construct(value_node, (*path, key), doc, error, depth + 1)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _construct(item, (*path, i), doc, error, depth + 1) for i, item in enumerate(node.value)
+        ]
+    return _scalar(node, doc, error)
+
+
+def _scalar(node: yaml.Node, doc: Document, error: type[PartwaysError]) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        raise error("a key must be a plain scalar", Source(doc.path, node.start_mark.line + 1))
+    try:
+        return _Loader.construct_scalar_value(node)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise error(f"bad value: {exc}", Source(doc.path, node.start_mark.line + 1)) from None
+
+
+def _construct_scalar_value(node: yaml.ScalarNode) -> Any:
+    constructor = _SCALARS.get(node.tag)
+    if constructor is None:
+        if node.tag.startswith("tag:yaml.org,2002:"):
+            raise ValueError(f"unsupported YAML type {node.tag.rsplit(':', 1)[-1]!r}")
+        raise ValueError(f"unsupported YAML tag {node.tag!r}")
+    return constructor(node)
+
+
+_BASE = yaml.SafeLoader("")
+_SCALARS = {
+    "tag:yaml.org,2002:null": _BASE.construct_yaml_null,
+    "tag:yaml.org,2002:bool": _BASE.construct_yaml_bool,
+    "tag:yaml.org,2002:int": _BASE.construct_yaml_int,
+    "tag:yaml.org,2002:float": _BASE.construct_yaml_float,
+    "tag:yaml.org,2002:str": _BASE.construct_yaml_str,
+}
+_BASE.dispose()
+_Loader.construct_scalar_value = staticmethod(_construct_scalar_value)  # type: ignore[attr-defined]
+
+
+def _detab_json(text: str) -> str:
+    """Replace tabs outside JSON strings with spaces (keeps line numbers)."""
+    out = []
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch == "\t":
+            ch = " "
+        out.append(ch)
+    return "".join(out)

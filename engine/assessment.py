@@ -1,0 +1,228 @@
+"""The result of assessing a case: decision, findings, next steps, dated plan, graph."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from .case import Case
+from .errors import InferenceError
+from .graph import ancestors_in, decision_graph, node_link
+from .inference import Program, Trace
+from .knowledge import KnowledgeBase
+
+SEVERITY_ORDER = {"info": 0, "minor": 1, "serious": 2, "critical": 3}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A signal shown to the user (a red flag), with the evidence behind it."""
+
+    id: str
+    severity: str
+    guidance: tuple[str, ...]
+    evidence: tuple[str, ...]
+    nodes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Step:
+    """A next step (e.g. a repair to try), with the signals it addresses."""
+
+    id: str
+    guidance: tuple[str, ...]
+    signals: tuple[str, ...]
+    status: str | None
+    nodes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    id: str
+    guidance: tuple[str, ...]
+    date: dt.date
+    subject: str | None
+    nodes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    notify_on: dt.date | None
+    end_on: dt.date | None
+    steps: tuple[PlanStep, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Assessment:
+    """What partways concluded about one case, and how (``graph``, ``trace``)."""
+
+    kb: KnowledgeBase
+    case: Case
+    program: Program
+    trace: Trace
+    graph: nx.DiGraph
+    decision: str
+    decision_node: str | None
+    signals: tuple[Finding, ...]
+    next_steps: tuple[Step, ...]
+    plan: Plan | None
+    milestones: Mapping[str, dt.date] = field(default_factory=dict)
+
+    @property
+    def client(self) -> str:
+        return self.case.name
+
+    @property
+    def reason_rule(self) -> str | None:
+        """The rule whose conclusion became the decision (the one-line reason)."""
+        if self.decision_node is None:
+            return None
+        preds = sorted(self.graph.predecessors(self.decision_node))
+        cands = [p for p in preds if self.graph.nodes[p]["fact"] ==
+                 self.kb.outputs["decision"]["candidate"]]
+        return str(self.graph.nodes[cands[0]]["rule"]) if cands else None
+
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        """The assessment JSON of the case contract (shared/CASE_FORMAT.md) plus extras."""
+        kb = self.kb
+        out = kb.outputs
+        dconcept = kb.concept(out["decision"]["concept"], self.decision)
+
+        def title(kind: str, key: str) -> str:
+            c = kb.concept(kind, key)
+            return kb.text(c.title, lang) if c else key
+
+        reason = self.reason_rule
+        reason_rule = kb.rule(reason) if reason else None
+        plan: dict[str, Any] | None = None
+        if self.plan is not None:
+            plan = {
+                "notify_on": _iso(self.plan.notify_on),
+                "end_on": _iso(self.plan.end_on),
+                "steps": [
+                    {"id": s.id, "guidance": list(s.guidance), "date": s.date.isoformat(),
+                     **({"subject": s.subject} if s.subject else {}),
+                     "title": title(out["plan_steps"]["concept"], s.id)}
+                    for s in self.plan.steps
+                ],
+            }
+        return {
+            out["subject"]["key"]: self.client,
+            "as_of": self.case.as_of.isoformat(),
+            "decision": self.decision,
+            "decision_title": kb.text(dconcept.title, lang) if dconcept else self.decision,
+            "reason": None if reason_rule is None else {
+                "rule": reason_rule.id, "guidance": list(reason_rule.guidance),
+                "text": kb.text(reason_rule.title, lang)},
+            "signals": [
+                {"id": s.id, "guidance": list(s.guidance), "severity": s.severity,
+                 "evidence": list(s.evidence), "title": title(out["findings"][0]["concept"], s.id)}
+                for s in self.signals
+            ],
+            "next_steps": [
+                {"id": s.id, "guidance": list(s.guidance),
+                 **({"signals": list(s.signals)} if s.signals else {}),
+                 **({"status": s.status} if s.status else {}),
+                 "title": title(out["steps"]["concept"], s.id)}
+                for s in self.next_steps
+            ],
+            "plan": plan,
+            "parameters": dict(sorted(self.trace.params.items())),
+            "lang": lang,
+            "kb": {"name": kb.name, "version": kb.version},
+            "graph": node_link(self.graph),
+        }
+
+    def to_json(self, lang: str = "en") -> str:
+        """Byte-stable JSON (sorted keys, fixed separators, UTF-8 text kept)."""
+        return json.dumps(self.to_dict(lang), ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+
+
+def _iso(d: dt.date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def build(program: Program, case: Case, trace: Trace) -> Assessment:
+    """Read the KB's outputs off a finished trace."""
+    kb = program.kb
+    out = kb.outputs
+    g = decision_graph(kb, trace)
+    dec = out["decision"]
+    decided = trace.conclusions(dec["fact"])
+    values = sorted({f[dec["field"]] for f in decided})
+    if len(values) > 1:
+        raise InferenceError(f"the knowledge base concluded conflicting decisions: "
+                             f"{', '.join(values)}")
+    decision = values[0] if values else dec["default"]
+    decision_node = decided[0]["id"] if decided else None
+
+    findings: dict[str, Finding] = {}
+    for spec in out["findings"]:
+        for f in trace.conclusions(spec["fact"]):
+            key = f[spec["key"]]
+            concept = kb.concept(spec["concept"], key)
+            evidence = tuple(ancestors_in(g, f["id"], ["evidence"]))
+            prev = findings.get(key)
+            sev = f.get("severity", "minor")
+            if prev is not None:
+                sev = max(prev.severity, sev, key=lambda s: SEVERITY_ORDER.get(s, 0))
+                evidence = tuple(sorted(set(prev.evidence) | set(evidence)))
+            findings[key] = Finding(key, sev, concept.guidance if concept else (),
+                                    evidence, tuple(sorted({*(prev.nodes if prev else ()),
+                                                            f["id"]})))
+    signals = tuple(sorted(findings.values(),
+                           key=lambda s: (-SEVERITY_ORDER.get(s.severity, 0), s.id)))
+
+    steps: dict[str, dict[str, Any]] = {}
+    sspec = out["steps"]
+    for f in trace.conclusions(sspec["fact"]):
+        key = f[sspec["key"]]
+        entry = steps.setdefault(key, {"signals": set(), "order": f.get("order", 99),
+                                       "status": set(), "nodes": set()})
+        if f.get("signal"):
+            entry["signals"].add(f["signal"])
+        if f.get("status"):
+            entry["status"].add(f["status"])
+        entry["order"] = min(entry["order"], f.get("order", 99))
+        entry["nodes"].add(f["id"])
+    next_steps = tuple(
+        Step(k, (c.guidance if (c := kb.concept(sspec["concept"], k)) else ()),
+             tuple(sorted(v["signals"])), "/".join(sorted(v["status"])) or None,
+             tuple(sorted(v["nodes"])))
+        for k, v in sorted(steps.items(), key=lambda kv: (kv[1]["order"], kv[0])))
+
+    milestones: dict[str, dt.date] = {}
+    best: dict[str, tuple[int, int]] = {}
+    for mspec in out["milestones"]:
+        for f in trace.conclusions(mspec["fact"]):
+            key, rank_off = f[mspec["key"]], (f.get("rank", 0), f.get("offset", 0))
+            if key not in best or rank_off > best[key]:
+                best[key] = rank_off
+    for key, (_rank, offset) in best.items():
+        milestones[key] = case.as_of + dt.timedelta(days=offset)
+
+    plan = None
+    if decision in dec["plan_for"]:
+        pspec = out["plan_steps"]
+        items: dict[tuple[str, str | None], PlanStep] = {}
+        for f in trace.conclusions(pspec["fact"]):
+            anchor = f.get("anchor", "as_of")
+            base = case.as_of if anchor == "as_of" else milestones.get(anchor, case.as_of)
+            date = base + dt.timedelta(days=int(f.get("offset", 0)))
+            key = (f[pspec["key"]], f.get("subject"))
+            c = kb.concept(pspec["concept"], key[0])
+            prev = items.get(key)
+            nodes = tuple(sorted({*(prev.nodes if prev else ()), f["id"]}))
+            items[key] = PlanStep(key[0], c.guidance if c else (), min(date, prev.date)
+                                  if prev else date, key[1], nodes)
+        order = {f[pspec["key"]]: f.get("order", 99) for f in trace.conclusions(pspec["fact"])}
+        steps_sorted = sorted(items.values(),
+                              key=lambda s: (s.date, order.get(s.id, 99), s.id, s.subject or ""))
+        plan = Plan(milestones.get("notify"), milestones.get("end"), tuple(steps_sorted))
+    return Assessment(kb, case, program, trace, g, decision, decision_node, signals, next_steps,
+                      plan, milestones)

@@ -1,0 +1,128 @@
+"""Read and validate a case file against the KB's case schema and vocabulary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from . import _yaml
+from ._validate import validate, validator_for
+from .errors import CaseError, PolicyError, Source, did_you_mean
+from .knowledge import KnowledgeBase
+
+
+@dataclass(frozen=True)
+class Case:
+    """A validated case: its data, where it came from, its evaluation date and policy."""
+
+    data: Mapping[str, Any]
+    as_of: dt.date
+    params: Mapping[str, float]
+    path: str | None = None
+    doc: _yaml.Document | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.data.get("client", ""))
+
+    def source(self, path: tuple[Any, ...]) -> Source:
+        return self.doc.source(path) if self.doc else Source(self.path)
+
+
+@cache
+def _validator(kb: KnowledgeBase) -> Any:
+    return validator_for(dict(kb.case_schema))
+
+
+def load_case(source: str | os.PathLike[str], kb: KnowledgeBase, *,
+              today: dt.date | None = None) -> Case:
+    """Load a case file (YAML or JSON); raise :class:`CaseError` naming file and line."""
+    doc = _yaml.load_file(os.fspath(source), CaseError)
+    return _build(doc, kb, today)
+
+
+def parse_case(text: str, kb: KnowledgeBase, *, name: str = "<stdin>",
+               today: dt.date | None = None) -> Case:
+    """Parse case text (YAML or JSON) as if read from ``name``."""
+    return _build(_yaml.load_text(text, name, CaseError), kb, today)
+
+
+def case_from_data(data: Mapping[str, Any], kb: KnowledgeBase, *, name: str = "<data>",
+                   today: dt.date | None = None) -> Case:
+    """Validate an already-parsed mapping (dates as ISO strings or ``date`` objects)."""
+    return _build(_yaml.Document(_plain(data), name, {}), kb, today)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _build(doc: _yaml.Document, kb: KnowledgeBase, today: dt.date | None) -> Case:
+    if not isinstance(doc.data, dict):
+        raise CaseError("a case file must be a mapping (client, as_of, events, ...)",
+                        doc.source(()))
+    validate(doc, _validator(kb), CaseError)
+    data = doc.data
+    as_of = _date(data["as_of"]) if "as_of" in data else (today or dt.date.today())
+    _check_dates(doc, kb, as_of)
+    params = resolve_policy(kb, data.get("policy") or {}, doc)
+    return Case(data, as_of, params, doc.path, doc)
+
+
+def _date(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def _check_dates(doc: _yaml.Document, kb: KnowledgeBase, as_of: dt.date) -> None:
+    """Dates the vocabulary marks ``past`` must not lie after ``as_of``."""
+    data = doc.data
+    for ft in kb.fact_types.values():
+        if ft.source is None or ft.derived or ft.table:
+            continue
+        section = data if ft.source == "." else data.get(ft.source)
+        items: list[tuple[tuple[Any, ...], Any]]
+        if isinstance(section, list):
+            items = [((ft.source, i), item) for i, item in enumerate(section)]
+        elif isinstance(section, dict):
+            items = [((() if ft.source == "." else (ft.source,)), section)]
+        else:
+            continue
+        for base, item in items:
+            for spec in ft.fields.values():
+                key = spec.origin or spec.name
+                if spec.type == "date" and spec.past and isinstance(item.get(key), str) \
+                        and _date(item[key]) > as_of:
+                    raise CaseError(f"date {item[key]} is after as_of {as_of.isoformat()}",
+                                    doc.source((*base, key)))
+
+
+def resolve_policy(kb: KnowledgeBase, policy: Mapping[str, Any],
+                   doc: _yaml.Document | None = None) -> dict[str, float]:
+    """The KB's parameter defaults with ``policy`` overrides applied and checked."""
+    params = kb.default_params()
+    for name, value in policy.items():
+        src = doc.source(("policy", name)) if doc else Source(field=f"policy.{name}")
+        if name not in kb.parameters:
+            raise PolicyError(f"unknown policy parameter '{name}'"
+                              f"{did_you_mean(name, kb.parameters)}", src)
+        p = kb.parameters[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise PolicyError(f"policy '{name}' must be a number", src)
+        if p.integer and not float(value).is_integer():
+            raise PolicyError(f"policy '{name}' must be a whole number ({p.unit})", src)
+        if p.minimum is not None and value < p.minimum:
+            raise PolicyError(f"policy '{name}' must be >= {p.minimum}, got {value}", src)
+        if p.maximum is not None and value > p.maximum:
+            raise PolicyError(f"policy '{name}' must be <= {p.maximum}, got {value}", src)
+        params[name] = int(value) if p.integer else float(value)
+    return params

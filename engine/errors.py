@@ -1,0 +1,62 @@
+"""One exception root for everything partways refuses, each with a location."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a problem is: a file (or ``<stdin>``), a line, and a field path."""
+
+    path: str | None = None
+    line: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = self.path or "<input>"
+        if self.line is not None:
+            where += f":{self.line}"
+        if self.field:
+            where += f": {self.field}"
+        return where
+
+
+class PartwaysError(ValueError):
+    """Base of every error partways reports to a user.
+
+    ``str(error)`` is one line: ``file:line: field: message``.
+    """
+
+    def __init__(self, message: str, source: Source | None = None) -> None:
+        self.message = message
+        self.source = source
+        super().__init__(f"{source}: {message}" if source else message)
+
+
+class CaseError(PartwaysError):
+    """A case file is malformed or breaks the case contract."""
+
+
+class KBError(PartwaysError):
+    """A knowledge base is malformed, inconsistent or fails to compile."""
+
+
+class PolicyError(CaseError):
+    """A policy override names an unknown parameter or gives a bad value."""
+
+
+class InferenceError(PartwaysError):
+    """The inference run failed (an action raised, or the firing cap was hit)."""
+
+
+class QueryError(PartwaysError):
+    """An explanation query names something that does not exist."""
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """Return ``"; did you mean 'x'?"`` for the closest option, or ``""``."""
+    close = difflib.get_close_matches(str(word), sorted(set(options)), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""

@@ -1,0 +1,257 @@
+"""Values and conditions of the rule language: parsed once, then evaluated in Python
+(metrics, explanations, the reference evaluator) or compiled for durable_rules."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Union
+
+from .errors import KBError, Source
+
+OPS = ("eq", "neq", "lt", "lte", "gt", "gte", "in")
+ARITH = ("add", "sub", "mul", "div", "min", "max", "neg", "coalesce")
+MISSING: Any = object()
+
+
+@dataclass(frozen=True)
+class Const:
+    value: Any
+
+    def __str__(self) -> str:
+        return repr(self.value) if isinstance(self.value, str) else str(self.value)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+
+    def __str__(self) -> str:
+        return f"${self.name}"
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A field of an alias (rules) or of the single fact of a type (metrics)."""
+
+    alias: str
+    field: str
+
+    def __str__(self) -> str:
+        return f"@{self.alias}.{self.field}"
+
+
+@dataclass(frozen=True)
+class Op:
+    op: str
+    args: tuple[Expr, ...]
+
+    def __str__(self) -> str:
+        return f"{self.op}({', '.join(map(str, self.args))})"
+
+
+Expr = Union[Const, Param, Ref, Op]
+
+
+@dataclass(frozen=True)
+class Test:
+    """``field op operand``: one comparison against a fact's field."""
+
+    field: str
+    op: str
+    operand: Expr
+
+    def __str__(self) -> str:
+        sym = {"eq": "=", "neq": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "in": "in"}
+        return f"{self.field} {sym[self.op]} {self.operand}"
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """At least one of several conjunctions of tests holds."""
+
+    options: tuple[tuple[Cond, ...], ...]
+
+    def __str__(self) -> str:
+        return " or ".join("(" + " and ".join(map(str, o)) + ")" for o in self.options)
+
+
+Cond = Union[Test, AnyOf]
+
+Resolver = Callable[[Ref], Any]
+
+
+def parse_expr(raw: Any, source: Source, *, allow_ops: bool = True) -> Expr:
+    """Parse a value expression: constant, ``$param``, ``"@alias.field"`` or an operator."""
+    if isinstance(raw, str):
+        if raw.startswith("$"):
+            name = raw[1:]
+            if not name.isidentifier():
+                raise KBError(f"bad parameter reference {raw!r}", source)
+            return Param(name)
+        if raw.startswith("@"):
+            alias, dot, fld = raw[1:].partition(".")
+            if not dot or not alias.isidentifier() or not fld.isidentifier():
+                raise KBError(f"bad reference {raw!r}; write '@alias.field'", source)
+            return Ref(alias, fld)
+        return Const(raw)
+    if isinstance(raw, dict):
+        if len(raw) != 1:
+            raise KBError(f"an operator expression has exactly one key, got {sorted(raw)}", source)
+        ((op, args),) = raw.items()
+        if op not in ARITH:
+            raise KBError(f"unknown operator '{op}' (one of {', '.join(ARITH)})", source)
+        if not allow_ops:
+            raise KBError(f"operator '{op}' is not allowed here: compare with a constant, "
+                          "a $parameter or an @alias.field", source)
+        items = [args] if op == "neg" and not isinstance(args, list) else args
+        if not isinstance(items, list) or not items:
+            raise KBError(f"operator '{op}' takes a non-empty list", source)
+        if op == "neg" and len(items) != 1:
+            raise KBError("operator 'neg' takes one operand", source)
+        return Op(op, tuple(parse_expr(a, source) for a in items))
+    if isinstance(raw, (bool, int, float)) or raw is None:
+        return Const(raw)
+    raise KBError(f"cannot use {type(raw).__name__} as a value", source)
+
+
+def parse_where(raw: Any, source: Source, *, allow_ops: bool = False) -> tuple[Cond, ...]:
+    """Parse a ``where`` mapping into conditions (all must hold)."""
+    if not isinstance(raw, dict):
+        raise KBError("'where' must be a mapping of field -> test", source)
+    out: list[Cond] = []
+    for fld, spec in raw.items():
+        if fld == "any":
+            if not isinstance(spec, list) or len(spec) < 2:
+                raise KBError("'any' takes a list of at least two where-blocks", source)
+            out.append(AnyOf(tuple(parse_where(o, source, allow_ops=allow_ops) for o in spec)))
+            continue
+        if not fld.isidentifier():
+            raise KBError(f"bad field name {fld!r}", source)
+        if isinstance(spec, dict) and len(spec) >= 1 and all(k in OPS for k in spec):
+            for op, operand in spec.items():
+                if op == "in":
+                    if not isinstance(operand, list) or not operand:
+                        raise KBError(f"'{fld}: in' takes a non-empty list", source)
+                    out.append(Test(fld, "in", Const(tuple(operand))))
+                else:
+                    out.append(Test(fld, op, parse_expr(operand, source, allow_ops=allow_ops)))
+        elif isinstance(spec, dict) and any(k in OPS for k in spec):
+            bad = sorted(k for k in spec if k not in OPS)
+            raise KBError(f"unknown test operator {bad[0]!r} on '{fld}' (one of {', '.join(OPS)})",
+                          source)
+        else:
+            out.append(Test(fld, "eq", parse_expr(spec, source, allow_ops=allow_ops)))
+    return tuple(out)
+
+
+def evaluate(expr: Expr, params: Mapping[str, Any], resolve: Resolver) -> Any:
+    """Value of ``expr``; ``MISSING`` when an input is absent or arithmetic is undefined."""
+    if isinstance(expr, Const):
+        return expr.value
+    if isinstance(expr, Param):
+        return params.get(expr.name, MISSING)
+    if isinstance(expr, Ref):
+        return resolve(expr)
+    if expr.op == "coalesce":
+        for arg in expr.args:
+            val = evaluate(arg, params, resolve)
+            if val is not MISSING and val is not None:
+                return val
+        return MISSING
+    vals = [evaluate(a, params, resolve) for a in expr.args]
+    if any(v is MISSING or v is None or isinstance(v, (str, bool)) for v in vals):
+        return MISSING
+    if expr.op == "neg":
+        return -vals[0]
+    if expr.op == "add":
+        return sum(vals)
+    if expr.op == "mul":
+        return math.prod(vals)
+    if expr.op == "min":
+        return min(vals)
+    if expr.op == "max":
+        return max(vals)
+    result = vals[0]
+    for v in vals[1:]:
+        if expr.op == "sub":
+            result -= v
+        elif v == 0:
+            return MISSING
+        else:
+            result /= v
+    return result
+
+
+def compare(actual: Any, op: str, required: Any) -> bool:
+    """The comparison semantics shared by every evaluator (and by durable's, as tested)."""
+    if actual is MISSING or required is MISSING or actual is None:
+        return False
+    if op == "in":
+        return any(_eq(actual, r) for r in required)
+    if op == "eq":
+        return _eq(actual, required)
+    if op == "neq":
+        return not _eq(actual, required)
+    if isinstance(actual, bool) or isinstance(required, bool):
+        return False
+    if isinstance(actual, str) != isinstance(required, str):
+        return False
+    if op == "lt":
+        return bool(actual < required)
+    if op == "lte":
+        return bool(actual <= required)
+    if op == "gt":
+        return bool(actual > required)
+    return bool(actual >= required)
+
+
+def _eq(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    return bool(a == b)
+
+
+def holds(cond: Cond, fact: Mapping[str, Any], params: Mapping[str, Any],
+          resolve: Resolver) -> bool:
+    """Whether ``cond`` holds for ``fact``."""
+    if isinstance(cond, AnyOf):
+        return any(all(holds(c, fact, params, resolve) for c in option)
+                   for option in cond.options)
+    required = cond.operand.value if (cond.op == "in" and isinstance(cond.operand, Const)) \
+        else evaluate(cond.operand, params, resolve)
+    return compare(fact.get(cond.field, MISSING), cond.op, required)
+
+
+def refs_of(expr: Expr | Cond) -> list[Ref]:
+    """Every reference inside an expression or a condition."""
+    if isinstance(expr, Ref):
+        return [expr]
+    if isinstance(expr, Op):
+        return [r for a in expr.args for r in refs_of(a)]
+    if isinstance(expr, Test):
+        return refs_of(expr.operand)
+    if isinstance(expr, AnyOf):
+        return [r for o in expr.options for c in o for r in refs_of(c)]
+    return []
+
+
+def params_of(expr: Expr | Cond) -> list[str]:
+    """Every parameter named inside an expression or a condition."""
+    if isinstance(expr, Param):
+        return [expr.name]
+    if isinstance(expr, Op):
+        return [p for a in expr.args for p in params_of(a)]
+    if isinstance(expr, Test):
+        return params_of(expr.operand)
+    if isinstance(expr, AnyOf):
+        return [p for o in expr.options for c in o for p in params_of(c)]
+    return []
+
+
+def fields_of(cond: Cond) -> list[str]:
+    """Fields a condition tests."""
+    if isinstance(cond, AnyOf):
+        return [f for o in cond.options for c in o for f in fields_of(c)]
+    return [cond.field]

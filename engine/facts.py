@@ -1,0 +1,132 @@
+"""From a validated case to the facts inference starts from: case facts, metrics,
+table rows and the parameters. Domain-free: the KB's vocabulary says what to read."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .case import Case
+from .expr import MISSING, Ref, evaluate, holds, refs_of
+from .knowledge import FactType, KnowledgeBase, Metric
+
+PARAMS_ID = "$params"
+
+Fact = dict[str, Any]
+
+
+@dataclass
+class FactBase:
+    """The input facts of one case, by id, plus what each metric counted."""
+
+    facts: dict[str, Fact] = field(default_factory=dict)
+    support: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, fact: Fact) -> None:
+        self.facts[fact["id"]] = fact
+
+    def of_type(self, fact_type: str) -> list[Fact]:
+        return [f for f in self.facts.values() if f["fact"] == fact_type]
+
+    def single(self, fact_type: str) -> Fact | None:
+        found = self.of_type(fact_type)
+        return found[0] if len(found) == 1 else None
+
+
+def build_facts(kb: KnowledgeBase, case: Case) -> FactBase:
+    """Every input fact of ``case``: from the case, the KB's tables, metrics, parameters."""
+    fb = FactBase(params=dict(case.params))
+    for ft in kb.fact_types.values():
+        if ft.source is not None and not ft.derived and not ft.table:
+            for fact in _from_case(ft, case):
+                fb.add(fact)
+    for table in kb.tables:
+        for i, row in enumerate(table.rows, 1):
+            key = ":".join(str(row[k]) for k in sorted(row) if isinstance(row[k], str)) or str(i)
+            fb.add({"fact": table.fact, "id": f"{table.fact}:{key}", **row})
+    for metric in kb.metrics:
+        fact = _metric(metric, fb)
+        if fact is not None:
+            fb.add(fact)
+    return fb
+
+
+def params_fact(params: Mapping[str, Any]) -> Fact:
+    return {"fact": PARAMS_ID, "id": PARAMS_ID, **params}
+
+
+def _from_case(ft: FactType, case: Case) -> list[Fact]:
+    data = case.data
+    section = data if ft.source == "." else data.get(ft.source or "")
+    if isinstance(section, list):
+        out = []
+        for i, item in enumerate(section):
+            fact = _fact(ft, item, case.as_of)
+            ref = fact.get("ref")
+            fact["id"] = f"{ft.name}:{ref}" if ref else f"{ft.name}:{i + 1}"
+            fact["index"] = i
+            out.append(fact)
+        ids = [f["id"] for f in out]
+        if len(set(ids)) != len(ids):
+            from .errors import CaseError
+
+            dup = next(x for x in ids if ids.count(x) > 1)
+            i = ids.index(dup, ids.index(dup) + 1)
+            raise CaseError(f"duplicate id '{dup.split(':', 1)[1]}'",
+                            case.source((ft.source, i, "id")))
+        return out
+    if isinstance(section, dict):
+        fact = _fact(ft, section, case.as_of)
+        fact["id"] = ft.name
+        return [fact]
+    return []
+
+
+def _fact(ft: FactType, item: Mapping[str, Any], as_of: dt.date) -> Fact:
+    fact: Fact = {"fact": ft.name}
+    for spec in ft.fields.values():
+        value = item.get(spec.origin or spec.name)
+        if value is None:
+            value = spec.default
+        if value is None:
+            continue
+        if spec.type == "date":
+            fact[spec.name] = value
+            fact[f"{spec.name}_age"] = (as_of - dt.date.fromisoformat(value)).days
+        else:
+            fact[spec.name] = value
+    return fact
+
+
+def _metric(metric: Metric, fb: FactBase) -> Fact | None:
+    def resolve(ref: Ref) -> Any:
+        single = fb.single(ref.alias)
+        return MISSING if single is None else single.get(ref.field, MISSING)
+
+    fact: Fact = {"fact": "metric", "id": f"metric:{metric.name}", "name": metric.name}
+    if metric.signal:
+        fact["signal"] = metric.signal
+        fact["indicates"] = True
+    else:
+        fact["indicates"] = False
+    if metric.count:
+        matched = [f for f in fb.of_type(metric.count)
+                   if all(holds(c, f, fb.params, resolve) for c in metric.where)]
+        fact["value"] = len(matched)
+        ages = [f["date_age"] for f in matched if isinstance(f.get("date_age"), int)]
+        if ages:
+            fact["first_age"] = max(ages)
+            fact["last_age"] = min(ages)
+        fb.support[fact["id"]] = tuple(sorted(f["id"] for f in matched))
+        return fact
+    assert metric.value is not None
+    value = evaluate(metric.value, fb.params, resolve)
+    if value is MISSING or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    fact["value"] = round(value, 6) if isinstance(value, float) else value
+    fb.support[fact["id"]] = tuple(sorted({
+        single["id"] for r in refs_of(metric.value) if (single := fb.single(r.alias))}))
+    return fact

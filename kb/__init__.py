@@ -1,0 +1,1 @@
+"""The shipped partways knowledge base (data only)."""
