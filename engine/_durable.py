@@ -10,6 +10,7 @@ actions wrapped so their errors reach the caller, and a deep copy of every defin
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import threading
@@ -28,7 +29,7 @@ _SIDS = itertools.count(1)
 _LOCK = threading.Lock()
 
 
-class _QuietHost(Host):  # type: ignore[misc]
+class _QuietHost(Host):
     """A host without the two polling threads (they race with many sessions; we need no timers)."""
 
     def _run(self) -> None:
@@ -66,10 +67,8 @@ class DurableProgram:
             try:
                 matched = {alias: fact for alias, fact in (c._m or {}).items()}
                 for fact in self._dispatch(rule_name, matched):
-                    try:
-                        c.assert_fact(fact)
-                    except MessageNotHandledException:
-                        pass  # no rule looks at this fact
+                    with contextlib.suppress(MessageNotHandledException):
+                        c.assert_fact(fact)  # suppressed: no rule looks at this fact
             except BaseException as exc:  # collected and raised to the caller after the assert
                 self._errors.append(exc)
 
@@ -91,10 +90,9 @@ class DurableProgram:
                             f"a rule action failed: {type(err).__name__}: {err}") from err
             finally:
                 self._dispatch = None
-                try:
+                # durable raises a bare Exception when no state was created (nothing matched)
+                with contextlib.suppress(Exception):
                     self._host.delete_state(self.name, sid)
-                except Exception:  # no state was created (no fact matched)
-                    pass
 
     def _assert(self, fact: Fact) -> None:
         try:

@@ -88,14 +88,15 @@ def describe(err: jsonschema.ValidationError) -> tuple[tuple[Any, ...], str]:
         owner = f"'{where}'" if where else "the document"
         return path, f"{owner} needs a '{missing}'"
     if kind == "enum":
-        options = [str(o) for o in err.validator_value]
+        allowed_values: Any = err.validator_value
+        options = [str(o) for o in allowed_values]
         return path, (f"'{err.instance}' is not one of {', '.join(options)}"
                       f"{did_you_mean(str(err.instance), options)}")
     if kind == "const":
         return path, f"must be {err.validator_value!r}"
     if kind == "type":
-        expected = err.validator_value
-        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        raw: Any = err.validator_value
+        expected = " or ".join(raw) if isinstance(raw, list) else str(raw)
         got = _type_name(err.instance)
         return path, f"must be {_article(expected)}, not {got} ({_short(err.instance)})"
     if kind == "format":
@@ -113,6 +114,8 @@ def describe(err: jsonschema.ValidationError) -> tuple[tuple[Any, ...], str]:
         return path, f"needs at least {err.validator_value} item(s)"
     if kind == "maxLength":
         return path, f"text longer than the {err.validator_value}-character limit"
+    if kind == "pattern" and isinstance(err.schema, dict) and err.schema.get("format") == "date":
+        return path, f"'{err.instance}' is not a valid date (YYYY-MM-DD)"
     if kind == "pattern":
         return path, f"'{err.instance}' does not have the required form"
     return path, err.message

@@ -124,18 +124,18 @@ def _construct(
             if not isinstance(key, str):
                 key = str(key).lower() if isinstance(key, bool) else str(key)
             key_line = key_node.start_mark.line + 1
+            child = (*path, key)
             if key in out:
                 raise error(
-                    f"duplicate key '{key}' (first at line {doc.lines[(*path, key)]})",
-                    Source(doc.path, key_line, format_path((*path, key))),
+                    f"duplicate key '{key}' (first at line {doc.lines[child]})",
+                    Source(doc.path, key_line, format_path(child)),
                 )
-            doc.lines[(*path, key)] = key_line
-            out[key] = _construct(value_node, (*path, key), doc, error, depth + 1)
+            doc.lines[child] = key_line
+            out[key] = _construct(value_node, child, doc, error, depth + 1)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [
-            _construct(item, (*path, i), doc, error, depth + 1) for i, item in enumerate(node.value)
-        ]
+        return [_construct(item, (*path, i), doc, error, depth + 1)
+                for i, item in enumerate(node.value)]
     return _scalar(node, doc, error)
 
 
@@ -143,7 +143,7 @@ def _scalar(node: yaml.Node, doc: Document, error: type[PartwaysError]) -> Any:
     if not isinstance(node, yaml.ScalarNode):
         raise error("a key must be a plain scalar", Source(doc.path, node.start_mark.line + 1))
     try:
-        return _Loader.construct_scalar_value(node)
+        return _construct_scalar_value(node)
     except (ValueError, yaml.YAMLError) as exc:
         raise error(f"bad value: {exc}", Source(doc.path, node.start_mark.line + 1)) from None
 
@@ -166,7 +166,6 @@ _SCALARS = {
     "tag:yaml.org,2002:str": _BASE.construct_yaml_str,
 }
 _BASE.dispose()
-_Loader.construct_scalar_value = staticmethod(_construct_scalar_value)  # type: ignore[attr-defined]
 
 
 def _detab_json(text: str) -> str:

@@ -216,10 +216,10 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
             date = base + dt.timedelta(days=int(f.get("offset", 0)))
             key = (f[pspec["key"]], f.get("subject"))
             c = kb.concept(pspec["concept"], key[0])
-            prev = items.get(key)
-            nodes = tuple(sorted({*(prev.nodes if prev else ()), f["id"]}))
-            items[key] = PlanStep(key[0], c.guidance if c else (), min(date, prev.date)
-                                  if prev else date, key[1], nodes)
+            seen = items.get(key)
+            nodes = tuple(sorted({*(seen.nodes if seen else ()), f["id"]}))
+            items[key] = PlanStep(key[0], c.guidance if c else (), min(date, seen.date)
+                                  if seen else date, key[1], nodes)
         order = {f[pspec["key"]]: f.get("order", 99) for f in trace.conclusions(pspec["fact"])}
         steps_sorted = sorted(items.values(),
                               key=lambda s: (s.date, order.get(s.id, 99), s.id, s.subject or ""))

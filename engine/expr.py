@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from .errors import KBError, Source
 
@@ -51,7 +51,7 @@ class Op:
         return f"{self.op}({', '.join(map(str, self.args))})"
 
 
-Expr = Union[Const, Param, Ref, Op]
+Expr = Const | Param | Ref | Op
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class AnyOf:
         return " or ".join("(" + " and ".join(map(str, o)) + ")" for o in self.options)
 
 
-Cond = Union[Test, AnyOf]
+Cond = Test | AnyOf
 
 Resolver = Callable[[Ref], Any]
 

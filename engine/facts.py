@@ -48,9 +48,9 @@ def build_facts(kb: KnowledgeBase, case: Case) -> FactBase:
             key = ":".join(str(row[k]) for k in sorted(row) if isinstance(row[k], str)) or str(i)
             fb.add({"fact": table.fact, "id": f"{table.fact}:{key}", **row})
     for metric in kb.metrics:
-        fact = _metric(metric, fb)
-        if fact is not None:
-            fb.add(fact)
+        measured = _metric(metric, fb)
+        if measured is not None:
+            fb.add(measured)
     return fb
 
 
@@ -79,9 +79,9 @@ def _from_case(ft: FactType, case: Case) -> list[Fact]:
                             case.source((ft.source, i, "id")))
         return out
     if isinstance(section, dict):
-        fact = _fact(ft, section, case.as_of)
-        fact["id"] = ft.name
-        return [fact]
+        single = _fact(ft, section, case.as_of)
+        single["id"] = ft.name
+        return [single]
     return []
 
 

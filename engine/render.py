@@ -29,10 +29,7 @@ def describe_fact(kb: KnowledgeBase, fact: dict[str, Any], lang: str) -> str:
     """One line for an evidence fact: date, what it is, its details and note."""
     ui = kb.ui_text
     ftype = fact.get("fact", "")
-    if ftype == "event":
-        what = ui(f"event_{fact.get('type')}", lang)
-    else:
-        what = ui(ftype, lang)
+    what = ui(f"event_{fact.get('type')}", lang) if ftype == "event" else ui(ftype, lang)
     details = []
     ft = kb.fact_types.get(ftype)
     for key, value in fact.items():
