@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import durable_rules_engine
 from durable.engine import Host, MessageNotHandledException, MessageObservedException
 
 from .errors import InferenceError
@@ -24,6 +25,7 @@ from .errors import InferenceError
 Fact = dict[str, Any]
 Dispatch = Callable[[str, Mapping[str, Fact]], Sequence[Fact]]
 
+_OPEN = "$session"  # asserted first in every session, matched by a no-op rule (see run)
 _NAMES = itertools.count(1)
 _SIDS = itertools.count(1)
 _LOCK = threading.Lock()
@@ -34,6 +36,10 @@ class _QuietHost(Host):
 
     def _run(self) -> None:
         return None
+
+
+def _noop(c: Any) -> None:
+    return None
 
 
 class DurableProgram:
@@ -54,6 +60,7 @@ class DurableProgram:
             rule_name: {"all": copy.deepcopy(conditions), "run": self._action(rule_name)}
             for rule_name, conditions in rules.items()
         }
+        definition[_OPEN] = {"all": [{"open__": {"fact": _OPEN}}], "run": _noop}
         try:
             self._host.set_rulesets({self.name: definition})
         except Exception as exc:  # durable raises bare Exception for bad definitions
@@ -74,25 +81,47 @@ class DurableProgram:
 
         return run
 
-    def run(self, inputs: Sequence[Fact], controls: Sequence[Fact], dispatch: Dispatch) -> None:
-        """Assert ``inputs`` then each control fact in order; every firing goes to ``dispatch``."""
+    def run(self, inputs: Sequence[Fact], controls: Sequence[Fact], dispatch: Dispatch, *,
+            batch: bool = True) -> bool:
+        """Assert ``inputs`` then each control fact in order; every firing goes to ``dispatch``.
+
+        With ``batch``, ``inputs`` go in one call (much cheaper), which is only safe when
+        every one of them matches some condition: if durable reports one unmatched, the
+        session is dropped and ``False`` returned, so the caller can run again with
+        ``batch=False`` (fact by fact, skipping unmatched ones).
+        """
         with self._lock:  # one session at a time per program: sessions share action state
             sid = str(next(_SIDS))
             self._dispatch, self._errors = dispatch, []
             try:
-                for fact in (*inputs, *controls):
+                # delete_state segfaults on a session in which no action ever ran (e.g. a
+                # case where no rule fires): open each one with a fact a no-op rule takes.
+                self._assert({"fact": _OPEN, "id": _OPEN, "sid": sid})
+                rest: Sequence[Fact] = controls
+                if batch and inputs:
+                    try:
+                        self._host.assert_facts(self.name, [{**f, "sid": sid} for f in inputs])
+                    except MessageNotHandledException:
+                        return False
+                    self._raise_errors()
+                else:
+                    rest = (*inputs, *controls)
+                for fact in rest:
                     self._assert({**fact, "sid": sid})
-                    if self._errors:
-                        err = self._errors[0]
-                        if isinstance(err, InferenceError):
-                            raise err
-                        raise InferenceError(
-                            f"a rule action failed: {type(err).__name__}: {err}") from err
+                    self._raise_errors()
+                return True
             finally:
                 self._dispatch = None
                 # durable raises a bare Exception when no state was created (nothing matched)
                 with contextlib.suppress(Exception):
                     self._host.delete_state(self.name, sid)
+
+    def _raise_errors(self) -> None:
+        if self._errors:
+            err = self._errors[0]
+            if isinstance(err, InferenceError):
+                raise err
+            raise InferenceError(f"a rule action failed: {type(err).__name__}: {err}") from err
 
     def _assert(self, fact: Fact) -> None:
         try:
@@ -101,3 +130,6 @@ class DurableProgram:
             pass  # no rule looks at this fact: nothing to do
         except MessageObservedException:
             raise InferenceError(f"fact asserted twice: {fact.get('id')}") from None
+        except durable_rules_engine.error as exc:  # e.g. 311: a test reads a field it lacks
+            raise InferenceError(f"the rule engine refused fact {fact.get('id')}: {exc}") \
+                from None

@@ -63,6 +63,8 @@ class Test:
     operand: Expr
 
     def __str__(self) -> str:
+        if self.op == "ex":
+            return f"{self.field} is present"
         sym = {"eq": "=", "neq": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "in": "in"}
         return f"{self.field} {sym[self.op]} {self.operand}"
 
@@ -185,7 +187,13 @@ def evaluate(expr: Expr, params: Mapping[str, Any], resolve: Resolver) -> Any:
 
 
 def compare(actual: Any, op: str, required: Any) -> bool:
-    """The comparison semantics shared by every evaluator (and by durable's, as tested)."""
+    """The comparison semantics shared by every evaluator, matching durable_rules'.
+
+    A missing field fails every test (``neq`` too); booleans compare as the numbers 0
+    and 1 (durable's ``true == 1``); a string never orders against a number.
+    """
+    if op == "ex":
+        return actual is not MISSING and actual is not None
     if actual is MISSING or required is MISSING or actual is None:
         return False
     if op == "in":
@@ -194,8 +202,6 @@ def compare(actual: Any, op: str, required: Any) -> bool:
         return _eq(actual, required)
     if op == "neq":
         return not _eq(actual, required)
-    if isinstance(actual, bool) or isinstance(required, bool):
-        return False
     if isinstance(actual, str) != isinstance(required, str):
         return False
     if op == "lt":
@@ -208,8 +214,8 @@ def compare(actual: Any, op: str, required: Any) -> bool:
 
 
 def _eq(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b
+    if isinstance(a, str) != isinstance(b, str):
+        return False
     return bool(a == b)
 
 

@@ -24,12 +24,17 @@ class FactBase:
     facts: dict[str, Fact] = field(default_factory=dict)
     support: dict[str, tuple[str, ...]] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    static: dict[str, bool] = field(default_factory=dict)  # ids of KB table rows
+    by_type: dict[str, list[Fact]] = field(default_factory=dict)
 
-    def add(self, fact: Fact) -> None:
+    def add(self, fact: Fact, *, static: bool = False) -> None:
         self.facts[fact["id"]] = fact
+        self.by_type.setdefault(fact["fact"], []).append(fact)
+        if static:
+            self.static[fact["id"]] = True
 
     def of_type(self, fact_type: str) -> list[Fact]:
-        return [f for f in self.facts.values() if f["fact"] == fact_type]
+        return self.by_type.get(fact_type, [])
 
     def single(self, fact_type: str) -> Fact | None:
         found = self.of_type(fact_type)
@@ -46,7 +51,7 @@ def build_facts(kb: KnowledgeBase, case: Case) -> FactBase:
     for table in kb.tables:
         for i, row in enumerate(table.rows, 1):
             key = ":".join(str(row[k]) for k in sorted(row) if isinstance(row[k], str)) or str(i)
-            fb.add({"fact": table.fact, "id": f"{table.fact}:{key}", **row})
+            fb.add({"fact": table.fact, "id": f"{table.fact}:{key}", **row}, static=True)
     for metric in kb.metrics:
         measured = _metric(metric, fb)
         if measured is not None:

@@ -19,6 +19,7 @@ from .expr import (
     Ref,
     Test,
     evaluate,
+    holds,
     params_of,
     refs_of,
 )
@@ -70,6 +71,9 @@ class Program:
     max_stratum: int
     durable: DurableProgram
     consumed: frozenset[str]
+    alpha: Mapping[str, tuple[tuple[Cond, ...], ...]] = field(default_factory=dict)
+    static_admitted: dict[str, bool] = field(default_factory=dict)
+    alpha_index: Mapping[str, _AlphaIndex] = field(default_factory=dict)
 
     def rule(self, rule_id: str) -> Rule:
         return self.kb.rule(rule_id)
@@ -121,12 +125,87 @@ def compile_kb(kb: KnowledgeBase) -> Program:
             body = _compile_pattern(p)
             conds.append({f"n{i}$not" if p.negated else _alias(p, i): body})
         compiled[r.id] = conds
-    if any(strata.values()):
+    if any(p.negated for r in kb.rules for p in r.when):
         consumed.add(STRATUM)
     if any(params_of(c) for r in kb.rules for p in r.when for c in p.where):
         consumed.add(PARAMS_ID)
+    alpha: dict[str, list[tuple[Cond, ...]]] = {}
+    for r in kb.rules:
+        for p in r.when:
+            alpha.setdefault(p.fact, []).append(tuple(c for c in p.where if _constant(c)))
     return Program(kb, strata, max(strata.values(), default=0), DurableProgram(compiled),
-                   frozenset(consumed))
+                   frozenset(consumed), {k: tuple(v) for k, v in alpha.items()},
+                   alpha_index={k: _AlphaIndex.build(v) for k, v in alpha.items()})
+
+
+def _constant(c: Cond) -> bool:
+    """A test on the fact alone (no parameter, no other alias): decided before any join."""
+    return not refs_of(c) and not params_of(c)
+
+
+def _no_refs(ref: Ref) -> Any:
+    return MISSING
+
+
+@dataclass(frozen=True)
+class _AlphaIndex:
+    """A fact type's patterns, indexed by the field most of them test for equality."""
+
+    field: str | None
+    by_value: Mapping[Any, tuple[tuple[Cond, ...], ...]]
+    rest: tuple[tuple[Cond, ...], ...]
+
+    @staticmethod
+    def build(patterns: Sequence[tuple[Cond, ...]]) -> _AlphaIndex:
+        counts: dict[str, int] = {}
+        for conds in patterns:
+            for c in conds:
+                if isinstance(c, Test) and c.op == "eq" and isinstance(c.operand, Const):
+                    counts[c.field] = counts.get(c.field, 0) + 1
+        key = max(sorted(counts), key=lambda f: counts[f]) if counts else None
+        by_value: dict[Any, list[tuple[Cond, ...]]] = {}
+        rest = []
+        for conds in patterns:
+            value = next((c.operand.value for c in conds if isinstance(c, Test) and c.op == "eq"
+                          and c.field == key and isinstance(c.operand, Const)), MISSING)
+            if value is MISSING or isinstance(value, (bool, float)):
+                rest.append(conds)
+            else:
+                by_value.setdefault(value, []).append(conds)
+        return _AlphaIndex(key, {k: tuple(v) for k, v in by_value.items()}, tuple(rest))
+
+    def candidates(self, fact: Fact) -> tuple[tuple[Cond, ...], ...]:
+        if self.field is None:
+            return self.rest
+        value = fact.get(self.field, MISSING)
+        hit = self.by_value.get(value, ()) if isinstance(value, (str, int)) else ()
+        return hit + self.rest
+
+
+def matches_some_pattern(program: Program, fact: Fact) -> bool:
+    """Whether any rule pattern's own (join-free) tests accept ``fact``."""
+    index = program.alpha_index.get(fact["fact"])
+    if index is None:
+        return False
+    return any(all(holds(c, fact, {}, _no_refs) for c in conds)
+               for conds in index.candidates(fact))
+
+
+def _admitted(program: Program, fb: FactBase) -> list[Fact]:
+    """The input facts worth asserting; table rows are the same for every case: cached."""
+    static = program.static_admitted
+    out = []
+    for f in fb.facts.values():
+        fid = f["id"]
+        if fid in static:
+            keep = static[fid]
+        else:
+            keep = matches_some_pattern(program, f)
+            if fb.static.get(fid):
+                static[fid] = keep
+        if keep:
+            out.append(f)
+    return out
 
 
 def _alias(p: Pattern, index: int) -> str:
@@ -134,7 +213,12 @@ def _alias(p: Pattern, index: int) -> str:
 
 
 def _compile_pattern(p: Pattern) -> Any:
-    terms = [{"fact": p.fact}, *(_compile_cond(c) for c in p.where)]
+    # durable_rules drops a comparison with another alias's field when an "$or" precedes
+    # it in the same pattern (found by the exit.step.end_at_term examples): disjunctions
+    # go last.
+    conds = sorted(p.where, key=lambda c: isinstance(c, AnyOf) or (
+        isinstance(c, Test) and c.op == "in"))
+    terms = [{"fact": p.fact}, *(_compile_cond(c) for c in conds)]
     return {"$and": terms} if len(terms) > 1 else terms[0]
 
 
@@ -161,6 +245,8 @@ def _compile_cond(c: Cond) -> Any:
         return {"$or": [{c.field: v} for v in c.operand.value]}
     if c.op == "eq":
         return {c.field: _operand(c.operand)}
+    if c.op == "ex":
+        return {"$ex": {c.field: 1}}
     return {f"${c.op}": {c.field: _operand(c.operand)}}
 
 
@@ -241,6 +327,8 @@ def conclusion_id(kb: KnowledgeBase, rule: Rule, premise_ids: Sequence[str],
                   fields: Mapping[str, Any]) -> str:
     """A stable id for a conclusion: its type and label, plus a digest of its derivation."""
     ft = kb.fact_types[rule.then_fact]
+    if rule.key:
+        return f"{rule.then_fact}:" + "/".join(str(fields.get(k)) for k in rule.key)
     label = fields.get(ft.label_field) if ft.label_field else None
     digest = hashlib.sha1("|".join([rule.id, *premise_ids]).encode()).hexdigest()[:8]
     return f"{rule.then_fact}:{label}#{digest}" if label is not None \
@@ -264,6 +352,29 @@ def conclude(kb: KnowledgeBase, rule: Rule, matched: Mapping[str, Fact],
     return {"fact": rule.then_fact, "id": conclusion_id(kb, rule, premise_ids, fields), **fields}
 
 
+def record(trace: Trace, rule: Rule, matched: Mapping[str, Fact], fact: Fact,
+           stratum: int) -> bool:
+    """Add a firing to ``trace``; return whether its conclusion is a new fact.
+
+    A rule with a ``key`` concludes one fact per key: a later firing for the same key joins
+    the existing fact (its premises become more support) instead of adding a duplicate.
+    """
+    premises = tuple((_alias(p, i), matched[_alias(p, i)]["id"])
+                     for i, p in enumerate(rule.when) if not p.negated)
+    existing = trace.facts.get(fact["id"])
+    if existing is not None:
+        if not rule.key:
+            return False
+        if existing != fact:
+            raise InferenceError(f"rule '{rule.id}' concluded two different '{rule.then_fact}' "
+                                 f"facts with the same key {fact['id']}", rule.origin)
+        trace.firings.append(Firing(rule.id, premises, fact["id"], stratum))
+        return False
+    trace.firings.append(Firing(rule.id, premises, fact["id"], stratum))
+    trace.facts[fact["id"]] = fact
+    return True
+
+
 def run(program: Program, fb: FactBase) -> Trace:
     """Evaluate one case's facts with durable_rules and return the trace of every firing."""
     kb = program.kb
@@ -279,19 +390,24 @@ def run(program: Program, fb: FactBase) -> Trace:
         rule = rules[rule_id]
         clean = {a: {k: v for k, v in f.items() if k != "sid"} for a, f in matched.items()}
         fact = conclude(kb, rule, clean, trace.params)
-        if fact["id"] in trace.facts:
+        if not record(trace, rule, clean, fact, program.strata[rule_id]):
             return []
-        premises = tuple((_alias(p, i), clean[_alias(p, i)]["id"])
-                         for i, p in enumerate(rule.when) if not p.negated)
-        trace.firings.append(Firing(rule_id, premises, fact["id"], program.strata[rule_id]))
-        trace.facts[fact["id"]] = fact
-        return [fact] if fact["fact"] in program.consumed else []
+        # A copy: durable adds the session id to what it is given, which must not leak
+        # into the trace (the graph and the JSON would then differ from run to run).
+        return [dict(fact)] if fact["fact"] in program.consumed else []
 
-    inputs = [f for f in fb.facts.values() if f["fact"] in program.consumed]
+    # Only facts some pattern can match go in (the others could never take part), which
+    # also lets them go in one batch.
+    inputs = _admitted(program, fb)
     inputs.sort(key=lambda f: f["id"])
     if PARAMS_ID in program.consumed:
         inputs.insert(0, params_fact(fb.params))
+    # Level 0 too: a rule that only negates case facts sits in stratum 0 and waits on it.
     controls = [{"fact": STRATUM, "id": f"{STRATUM}:{k}", "level": k}
-                for k in range(1, program.max_stratum + 1)]
-    program.durable.run(inputs, controls, dispatch)
+                for k in range(program.max_stratum + 1) if STRATUM in program.consumed]
+    if not program.durable.run(inputs, controls, dispatch):
+        # durable judged a fact unmatched that the filter let through: run fact by fact.
+        trace.firings.clear()
+        trace.facts = dict(fb.facts)
+        program.durable.run(inputs, controls, dispatch, batch=False)
     return trace

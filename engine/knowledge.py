@@ -14,7 +14,7 @@ from typing import Any
 from . import _yaml
 from ._validate import validate_kb_file, validator_for
 from .errors import KBError, Source, did_you_mean
-from .expr import Cond, Expr, parse_expr, parse_where
+from .expr import Cond, Const, Expr, Test, parse_expr, parse_where, refs_of
 
 Texts = Mapping[str, str]
 RESERVED_FACTS = ("$params", "$stratum")
@@ -86,6 +86,7 @@ class Rule:
     then_fact: str
     then: Mapping[str, Expr]
     origin: Source | None = None
+    key: tuple[str, ...] = ()  # conclusion fields that identify it (one fact per key)
 
     @property
     def positives(self) -> tuple[Pattern, ...]:
@@ -264,7 +265,7 @@ class _Loader:
                     tables[f.stem] = Table(f.stem, d.data["fact"],
                                            tuple(MappingProxyType(r) for r in d.data["rows"]),
                                            d.data.get("description"), d.source(()))
-            for f in _files(root, "ui.yaml"):
+            for f in _files(root, "ui.yaml", "ui"):
                 d = self.doc(f, "ui_file")
                 if d:
                     ui.update(d.data["ui"])
@@ -373,6 +374,7 @@ class _Loader:
             else:
                 patterns.append(Pattern(p["fact"], p.get("as"),
                                         parse_where(p.get("where", {}), psrc, allow_ops=True)))
+        patterns = _guard_references(patterns)
         then_raw = dict(raw["then"])
         then_fact = then_raw.pop("fact")
         tsrc = d.source((*base, "then"))
@@ -382,7 +384,31 @@ class _Loader:
         then = {k: parse_expr(v, tsrc) for k, v in then_raw.items()}
         return Rule(raw["id"], raw["title"], raw["description"], tuple(raw["guidance"]),
                     tuple((s["id"], s.get("section", "")) for s in raw["sources"]),
-                    raw.get("severity"), tuple(patterns), then_fact, then, src)
+                    raw.get("severity"), tuple(patterns), then_fact, then, src,
+                    tuple(raw.get("key", ())))
+
+
+def _guard_references(patterns: list[Pattern]) -> list[Pattern]:
+    """Make a pattern bind only facts that have the fields later conditions compare with.
+
+    durable_rules raises (error 311) when a condition reads a field the bound fact lacks;
+    in the rule language such a comparison simply fails. An explicit presence test on the
+    binding pattern gives both evaluators the same semantics.
+    """
+    needed: dict[str, list[str]] = {}
+    for p in patterns:
+        for c in p.where:
+            for ref in refs_of(c):
+                if ref.field not in needed.setdefault(ref.alias, []):
+                    needed[ref.alias].append(ref.field)
+    out = []
+    for p in patterns:
+        extra = [f for f in needed.get(p.alias or "", []) if not any(
+            isinstance(c, Test) and c.field == f and c.op == "ex" for c in p.where)]
+        if extra and not p.negated:
+            p = Pattern(p.fact, p.alias, (*p.where, *(Test(f, "ex", Const(True)) for f in extra)))
+        out.append(p)
+    return out
 
 
 def _files(root: Path, single: str | None, folder: str | None = None) -> Iterable[Path]:

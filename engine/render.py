@@ -76,7 +76,9 @@ def render_text(a: Assessment, lang: str = "en") -> str:
         c = kb.concept(fconcept, s.id)
         title = kb.text(c.title, lang) if c else s.id
         sev = ui(f"severity_{s.severity}", lang)
-        lines.append(f"  • [{sev}] {title} — {s.id} ({', '.join(s.guidance)})")
+        status = f" · {ui(f'status_{s.status}', lang)}" if s.status and s.status != "active" \
+            else ""
+        lines.append(f"  • [{sev}]{status} {title} — {s.id} ({', '.join(s.guidance)})")
         for ev in s.evidence:
             fact = a.trace.facts.get(ev)
             if fact is not None:

@@ -23,16 +23,19 @@ import partways
 from _paths import RULE_EXAMPLES
 
 
-def _load() -> list[tuple[str, Path, dict[str, Any]]]:
+def _load() -> tuple[list[tuple[str, Path, dict[str, Any]]], dict[str, str]]:
     out = []
+    always: dict[str, str] = {}
     for path in sorted(RULE_EXAMPLES.rglob("*.yaml")):
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if doc.get("always_fires"):
+            always[doc["rule"]] = doc["always_fires"]
         for ex in doc["examples"]:
             out.append((doc["rule"], path, ex))
-    return out
+    return out, always
 
 
-EXAMPLES = _load()
+EXAMPLES, ALWAYS_FIRES = _load()
 
 
 @pytest.mark.parametrize(
@@ -61,5 +64,17 @@ def test_every_rule_has_positive_and_negative_examples(kb: partways.KnowledgeBas
     for rule_id, path, ex in EXAMPLES:
         assert rule_id in kinds, f"{path.name} names unknown rule {rule_id}"
         kinds[rule_id].add(ex["expect"])
-    missing = sorted(r for r, k in kinds.items() if k != {"fires", "silent"})
+    # A rule that fires on every case by design (the decision selector) says so, with the
+    # reason, instead of a negative example; the reason is checked below.
+    missing = sorted(r for r, k in kinds.items()
+                     if k != {"fires", "silent"} and not (r in ALWAYS_FIRES and "fires" in k))
     assert not missing, f"rules without both a positive and a negative example: {missing}"
+
+
+def test_always_firing_rules_do_fire_on_every_example(kb: partways.KnowledgeBase) -> None:
+    for rule_id, reason in ALWAYS_FIRES.items():
+        assert len(reason) > 20, f"{rule_id}: say why it always fires"
+        cases = [ex["case"] for _, _, ex in EXAMPLES][:40]
+        for case in cases:
+            a = partways.assess_data(case, kb)
+            assert any(f.rule == rule_id for f in a.trace.firings), (rule_id, case)
