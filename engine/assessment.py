@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
@@ -15,6 +15,9 @@ from .errors import InferenceError
 from .graph import ancestors_in, decision_graph, node_link
 from .inference import Program, Trace
 from .knowledge import KnowledgeBase
+
+if TYPE_CHECKING:  # explain imports this module; import it lazily at run time
+    from .explain import Why, WhyNot
 
 SEVERITY_ORDER = {"info": 0, "minor": 1, "serious": 2, "critical": 3}
 
@@ -28,6 +31,7 @@ class Finding:
     guidance: tuple[str, ...]
     evidence: tuple[str, ...]
     nodes: tuple[str, ...]
+    status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,7 @@ class Assessment:
                 "text": kb.text(reason_rule.title, lang)},
             "signals": [
                 {"id": s.id, "guidance": list(s.guidance), "severity": s.severity,
+                 **({"status": s.status} if s.status else {}),
                  "evidence": list(s.evidence), "title": title(out["findings"][0]["concept"], s.id)}
                 for s in self.signals
             ],
@@ -137,6 +142,18 @@ class Assessment:
             "kb": {"name": kb.name, "version": kb.version},
             "graph": node_link(self.graph),
         }
+
+    def why(self, node: str | None = None) -> Why:
+        """How ``node`` (default: the decision) was concluded; see :func:`partways.explain.why`."""
+        from .explain import why
+
+        return why(self, node)
+
+    def why_not(self, target: str, *, depth: int = 4) -> WhyNot:
+        """Why ``target`` was not concluded; see :func:`partways.explain.why_not`."""
+        from .explain import why_not
+
+        return why_not(self, target, depth=depth)
 
     def to_json(self, lang: str = "en") -> str:
         """Byte-stable JSON (sorted keys, fixed separators, UTF-8 text kept)."""
@@ -174,7 +191,7 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
                 evidence = tuple(sorted(set(prev.evidence) | set(evidence)))
             findings[key] = Finding(key, sev, concept.guidance if concept else (),
                                     evidence, tuple(sorted({*(prev.nodes if prev else ()),
-                                                            f["id"]})))
+                                                            f["id"]})), spec.get("status"))
     signals = tuple(sorted(findings.values(),
                            key=lambda s: (-SEVERITY_ORDER.get(s.severity, 0), s.id)))
 
