@@ -1,0 +1,113 @@
+"""The exit toolkit: ``partways plan``, ``partways letter`` and ``partways log``.
+
+Thin commands: parse the options, call the public API, print. The plan, the message
+wording and the case checks all live in the engine and the KB.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from partways import (
+    PartwaysError,
+    Source,
+    letter_channels,
+    log_entries,
+    no_plan_message,
+    render_letter,
+    render_plan,
+)
+from partways.plan_render import FORMATS
+
+from .common import assess_cli, case_argument, emit, kb_option, lang_option, load_kb, user_errors
+
+_output_option = click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.")
+
+
+@click.command()
+@case_argument
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="A checklist (text, md), the plan as JSON, or an iCalendar file (ics).")
+@lang_option
+@_output_option
+@kb_option
+def plan(case: Path, fmt: str, lang: str, output: Path | None,
+         overlays: tuple[Path, ...]) -> None:
+    """The dated exit checklist of CASE, each step with its guidance id.
+
+    For a decision that does not end the relationship, prints the decision and
+    "no exit plan" (on standard error for ics, so no calendar is written) and exits 0.
+    """
+    a = assess_cli(case, overlays)
+    if a.plan is None and fmt != "json":
+        click.echo(no_plan_message(a, lang), nl=False, err=fmt == "ics")
+        return
+    with user_errors():
+        text = render_plan(a, fmt, lang)
+    if fmt == "ics" and output is not None:
+        output.write_bytes(text.encode("utf-8"))  # keep the CRLF line ends iCalendar needs
+        click.echo(f"wrote {output}", err=True)
+        return
+    emit(text, output)
+
+
+@click.command()
+@case_argument
+@lang_option
+@click.option("--channel", default="email", show_default=True, metavar="email|meeting",
+              help="A message to send (email), or talking points and a rehearsal checklist "
+                   "for telling them in person or by phone (meeting).")
+@click.option("--sender", metavar="NAME", help="Your name, to sign the message with.")
+@_output_option
+@kb_option
+def letter(case: Path, lang: str, channel: str, sender: str | None, output: Path | None,
+           overlays: tuple[Path, ...]) -> None:
+    """A draft of the message that ends the relationship described in CASE.
+
+    Brief, one neutral reason, the contract's clause or term, the end date, the paid work
+    still to deliver, help with the handover, and a referral when the plan offers one.
+    """
+    kb = load_kb(overlays)
+    with user_errors():
+        channels = letter_channels(kb)
+    if channel not in channels:
+        raise click.BadParameter(f"'{channel}' is not one of {', '.join(channels)}",
+                                 param_hint="'--channel'")
+    a = assess_cli(case, overlays)
+    if a.plan is None:
+        click.echo(no_plan_message(a, lang, "exit_no_letter"), nl=False)
+        return
+    with user_errors():
+        emit(render_letter(a, lang, channel, sender), output)
+
+
+@click.command()
+@click.argument("case", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--event", "events", multiple=True, metavar="type=...,date=...[,field=value]",
+              help="An event to append to the case's events (repeatable). Quote a value "
+                   "that holds commas: note=\"late, again\".")
+@click.option("--remediation", "remediations", multiple=True,
+              metavar="step=...,date=...,outcome=...",
+              help="A remediation step to append to the case's remediation (repeatable).")
+@kb_option
+def log(case: Path, events: tuple[str, ...], remediations: tuple[str, ...],
+        overlays: tuple[Path, ...]) -> None:
+    """Append dated entries to the case file CASE, keeping its comments and layout.
+
+    The whole edited case is validated first; an invalid entry is refused and the file
+    is left exactly as it was. The file is replaced atomically.
+    """
+    entries = [("event", e) for e in events] + [("remediation", r) for r in remediations]
+    if not entries:
+        raise click.UsageError("nothing to log: give --event and/or --remediation")
+    kb = load_kb(overlays)
+    with user_errors():
+        if not case.is_file():
+            raise PartwaysError("case file not found", Source(str(case)))
+        log_entries(case, kb, entries)
+    noun = "entry" if len(entries) == 1 else "entries"
+    click.echo(f"logged {len(entries)} {noun} in {case}")

@@ -1,0 +1,267 @@
+"""Draft the message that ends a relationship, from the KB's templates (sandboxed Jinja2).
+
+The KB's ``letters/*.yaml`` hold one template per channel (``email``, ``meeting``, ...) and
+language, plus the words a message must never use. The engine only passes data: the
+client's name, the plan's dates, the plan's steps by id, the case as written and the
+effective parameters. What the message says, and when, is the template's business.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from . import _yaml
+from ._validate import validate, validator_for
+from .assessment import Assessment
+from .errors import KBError, QueryError, Source, did_you_mean
+from .knowledge import KnowledgeBase, Texts
+from .plan_render import plan_items, span_days
+
+# Unicode first-strong isolate / pop directional isolate: a Latin name or a date inside
+# Arabic or Persian text keeps its own direction without reordering its neighbours.
+FSI, PDI = "\u2068", "\u2069"
+
+
+@dataclass(frozen=True)
+class LetterTemplate:
+    """One channel's message template in every language, with where each one starts."""
+
+    channel: str
+    title: Texts
+    guidance: tuple[str, ...]
+    templates: Mapping[str, str]
+    origins: Mapping[str, Source]
+    description: Texts | None = None
+
+
+@dataclass(frozen=True)
+class WordList:
+    """Words a message must not contain in one language (``word``: whole words only)."""
+
+    match: str
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Letters:
+    """Every letter template and forbidden-word list of a KB (base plus overlays)."""
+
+    channels: Mapping[str, LetterTemplate]
+    forbidden: Mapping[str, WordList]
+
+
+@cache
+def _validators() -> dict[str, Any]:
+    text = resources.files("partways").joinpath("schemas/letters.schema.json").read_text(
+        "utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    out = {}
+    for definition in ("letter_file", "forbidden_file"):
+        one = dict(schema)
+        one["$ref"] = f"#/$defs/{definition}"
+        out[definition] = validator_for(one)
+    return out
+
+
+_LOADED: dict[tuple[str, ...], Letters] = {}
+
+
+def load_letters(kb: KnowledgeBase) -> Letters:
+    """Read ``letters/*.yaml`` of every KB root; a later root's channel replaces an
+    earlier one per language, and forbidden words add up (an overlay can only add)."""
+    if kb.roots in _LOADED:
+        return _LOADED[kb.roots]
+    channels: dict[str, LetterTemplate] = {}
+    forbidden: dict[str, tuple[str, set[str]]] = {}
+    for root in kb.roots:
+        folder = Path(root) / "letters"
+        files = sorted(folder.rglob("*.yaml")) if folder.is_dir() else []
+        for path in files:
+            doc = _yaml.load_file(str(path), KBError)
+            definition = "forbidden_file" if isinstance(doc.data, dict) and \
+                "forbidden" in doc.data else "letter_file"
+            validate(doc, _validators()[definition], KBError)
+            if definition == "forbidden_file":
+                for lang, spec in doc.data["forbidden"].items():
+                    _match, words = forbidden.get(lang, (spec["match"], set()))
+                    forbidden[lang] = (spec["match"], words | set(spec["words"]))
+                continue
+            channels[doc.data["channel"]] = _letter(doc, channels.get(doc.data["channel"]))
+    for letter in channels.values():
+        missing = [lang for lang in kb.languages if lang not in letter.templates]
+        if missing:
+            raise KBError(f"letter '{letter.channel}' has no template in "
+                          f"{', '.join(missing)}", next(iter(letter.origins.values())))
+        for lang in letter.templates:
+            _compile(kb, letter, lang)  # a syntax error is a KB error, found at load
+    letters = Letters(dict(sorted(channels.items())),
+                      {lang: WordList(m, tuple(sorted(w))) for lang, (m, w)
+                       in sorted(forbidden.items())})
+    _LOADED[kb.roots] = letters
+    return letters
+
+
+def _letter(doc: _yaml.Document, base: LetterTemplate | None) -> LetterTemplate:
+    data = doc.data
+    templates = {**(base.templates if base else {}), **data["templates"]}
+    origins = {**(base.origins if base else {}),
+               **{lang: doc.source(("templates", lang)) for lang in data["templates"]}}
+    return LetterTemplate(data["channel"], data["title"], tuple(data["guidance"]), templates,
+                          origins, data.get("description"))
+
+
+def letter_channels(kb: KnowledgeBase) -> tuple[str, ...]:
+    """The channels the KB has message templates for (e.g. ``email``, ``meeting``)."""
+    return tuple(load_letters(kb).channels)
+
+
+@cache
+def _environment(rtl: bool) -> Any:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    # Sandboxed and immutable: templates are data and may come from a user's overlay.
+    # StrictUndefined: a misspelt name is an error, never a silently empty sentence.
+    return ImmutableSandboxedEnvironment(
+        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
+        trim_blocks=True, lstrip_blocks=True, finalize=_isolate if rtl else None)
+
+
+def _isolate(value: Any) -> Any:
+    """Wrap a left-to-right value (a Latin name, a date, a number) in an isolate.
+
+    Values with right-to-left letters, bare punctuation, and values already isolated
+    (a macro's output) are left as they are.
+    """
+    text = "" if value is None else str(value)
+    classes = {unicodedata.bidirectional(ch) for ch in text}
+    if FSI in text or classes & {"R", "AL"} or not classes & {"L", "EN", "AN"}:
+        return text
+    return f"{FSI}{text}{PDI}"
+
+
+_COMPILED: dict[tuple[str, bool], Any] = {}
+
+
+def _compile(kb: KnowledgeBase, letter: LetterTemplate, lang: str) -> Any:
+    from jinja2 import TemplateSyntaxError
+
+    origin = letter.origins[lang]
+    key = (letter.templates[lang], lang in kb.rtl)
+    if key in _COMPILED:
+        return _COMPILED[key]
+    try:
+        _COMPILED[key] = _environment(lang in kb.rtl).from_string(letter.templates[lang])
+        return _COMPILED[key]
+    except TemplateSyntaxError as exc:
+        line = origin.line + (exc.lineno or 0) if origin.line is not None else None
+        raise KBError(f"letter template '{letter.channel}' ({lang}): {exc.message}",
+                      Source(origin.path, line, origin.field)) from None
+
+
+def letter_context(a: Assessment, lang: str = "en", channel: str = "email",
+                   sender: str | None = None) -> dict[str, Any]:
+    """The data a letter template sees, built from the assessment alone.
+
+    ``<subject key>`` (e.g. ``client``), ``as_of``, ``decision``, ``lang``, ``channel``,
+    ``notify_on``, ``end_on``, ``days`` (between the two), ``steps`` (plan step id -> list
+    of ``{date, subject, title, guidance}``), ``case`` (the case as written),
+    ``params`` (the effective parameters) and ``sender`` (the signature, or None).
+    """
+    if a.plan is None:
+        raise QueryError(f"no exit plan: the decision is '{a.decision}'")
+    steps: dict[str, list[dict[str, Any]]] = {}
+    for item in plan_items(a, lang):
+        if not item.milestone:
+            steps.setdefault(item.id, []).append(
+                {"date": item.date.isoformat(), "subject": item.subject, "title": item.title,
+                 "guidance": list(item.guidance)})
+    return {
+        a.kb.outputs["subject"]["key"]: a.client,
+        "as_of": a.case.as_of.isoformat(),
+        "decision": a.decision,
+        "lang": lang,
+        "channel": channel,
+        "notify_on": a.plan.notify_on.isoformat() if a.plan.notify_on else None,
+        "end_on": a.plan.end_on.isoformat() if a.plan.end_on else None,
+        "days": span_days(a),
+        "steps": steps,
+        # a plain deep copy: the template sees the case as written, and cannot change it
+        "case": json.loads(json.dumps(dict(a.case.data), default=str)),
+        "params": dict(sorted(a.trace.params.items())),
+        "sender": sender,
+    }
+
+
+def render_letter(a: Assessment, lang: str = "en", channel: str = "email",
+                  sender: str | None = None) -> str:
+    """Draft the exit message of ``a`` for ``channel`` in ``lang``.
+
+    Raises :class:`QueryError` for an unknown channel or language, or when the decision
+    carries no plan; :class:`KBError` when the template fails.
+    """
+    from jinja2 import TemplateError
+
+    letters = load_letters(a.kb)
+    letter = letters.channels.get(channel)
+    if letter is None:
+        known = list(letters.channels)
+        raise QueryError(f"no letter template for channel '{channel}'"
+                         f"{did_you_mean(channel, known) or ' (one of ' + ', '.join(known) + ')'}")
+    if lang not in letter.templates:
+        raise QueryError(f"letter '{channel}' has no template in '{lang}' "
+                         f"(one of {', '.join(sorted(letter.templates))})")
+    template = _compile(a.kb, letter, lang)
+    context = letter_context(a, lang, channel, sender)
+    try:
+        text = template.render(context)
+    except TemplateError as exc:
+        raise KBError(f"letter template '{channel}' ({lang}) failed: {exc}",
+                      letter.origins[lang]) from None
+    return _tidy(text)
+
+
+def _tidy(text: str) -> str:
+    """No trailing spaces, at most one blank line in a row, one final newline."""
+    lines = [line.rstrip() for line in text.strip("\n").splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
+
+
+# Invisible marks, tatweel and short vowels do not change a word; Arabic and Persian
+# forms of the same letter are the same letter for matching.
+_IGNORED = dict.fromkeys([0x200C, 0x200D, 0x200E, 0x200F, 0x0640, 0x2068, 0x2069,
+                          *range(0x064B, 0x0653), 0x0670])
+_FOLDED = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "أ": "ا", "إ": "ا", "آ": "ا"})
+
+
+def _normal(text: str) -> str:
+    return unicodedata.normalize("NFC", text).translate(_IGNORED).translate(_FOLDED).casefold()
+
+
+def forbidden_words(kb: KnowledgeBase, lang: str) -> tuple[str, ...]:
+    """The words the KB forbids in a message in ``lang`` (grievance vocabulary)."""
+    wl = load_letters(kb).forbidden.get(lang)
+    return wl.words if wl else ()
+
+
+def find_forbidden(kb: KnowledgeBase, lang: str, text: str) -> list[str]:
+    """The forbidden words of ``lang`` that occur in ``text``, sorted."""
+    wl = load_letters(kb).forbidden.get(lang)
+    if wl is None:
+        return []
+    haystack = _normal(text)
+    found = []
+    for word in wl.words:
+        needle = r"\s+".join(re.escape(part) for part in _normal(word).split())
+        pattern = rf"(?<!\w){needle}(?!\w)" if wl.match == "word" else needle
+        if re.search(pattern, haystack):
+            found.append(word)
+    return sorted(found)
