@@ -1,0 +1,293 @@
+"""One self-contained HTML report of an assessment: decision, signals, next steps, dated
+plan, the explanation and the decision graph (inline SVG). No scripts, no network.
+
+Rendering reads the assessment and the KB's texts; it computes nothing. Every text comes
+from the KB (concepts, rules, ``report_*`` UI strings), so the report speaks the chosen
+language, right to left for the KB's ``rtl`` languages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .assessment import Assessment
+from .diagram import case_view, check_text, inline_svg
+from .errors import PartwaysError
+from .explain import Derivation
+from .render import describe_fact, guidance_refs
+from .rulegraph import value_title
+
+_MAX_DEPTH = 8  # the explanation tree stops here; deeper facts are in the graph
+
+
+@dataclass(frozen=True)
+class _Node:
+    """One line of the explanation tree, ready for the template."""
+
+    title: str
+    note: str
+    rule: str
+    checks: tuple[str, ...]
+    children: tuple[_Node, ...]
+    seen: bool = False
+
+
+def render_html(a: Assessment, lang: str = "en", *, graph: bool = True) -> str:
+    """The assessment as one HTML document in ``lang`` (a string, UTF-8 when written).
+
+    ``graph`` embeds the decision graph as inline SVG; without Graphviz ``dot`` the
+    report says so instead of failing.
+
+    Examples
+    --------
+    >>> import partways
+    >>> from partways.report import render_html
+    >>> a = partways.assess_data({"client": "X", "as_of": "2026-01-01"})  # doctest: +SKIP
+    >>> render_html(a).startswith("<!DOCTYPE html>")  # doctest: +SKIP
+    True
+    """
+    import jinja2  # optional at import time: only the report needs it
+
+    kb = a.kb
+    data = a.to_dict(lang)
+    svg, svg_missing = "", ""
+    if graph:
+        try:
+            svg = inline_svg(case_view(a, lang))
+        except PartwaysError as err:
+            svg_missing = str(err)
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    template = env.from_string(_TEMPLATE)
+    fconcept = kb.outputs["findings"][0]["concept"]
+    signals = []
+    for s in a.signals:
+        c = kb.concept(fconcept, s.id)
+        signals.append({
+            "id": s.id, "severity": s.severity,
+            "severity_text": kb.ui_text(f"severity_{s.severity}", lang),
+            "title": kb.text(c.title, lang) if c else s.id,
+            "advice": kb.text(c.advice, lang) if c and c.advice else "",
+            "guidance": guidance_refs(kb, s.guidance),
+            "evidence": [describe_fact(kb, a.trace.facts[e], lang) for e in s.evidence
+                         if e in a.trace.facts]})
+    sconcept = kb.outputs["steps"]["concept"]
+    steps = []
+    for st in a.next_steps:
+        c = kb.concept(sconcept, st.id)
+        steps.append({"id": st.id, "title": kb.text(c.title, lang) if c else st.id,
+                      "advice": kb.text(c.advice, lang) if c and c.advice else "",
+                      "status": kb.ui_text(f"status_{st.status}", lang) if st.status else "",
+                      "signals": ", ".join(st.signals),
+                      "guidance": guidance_refs(kb, st.guidance)})
+    dconcept = kb.concept(kb.outputs["decision"]["concept"], a.decision)
+    html = template.render(
+        lang=lang, dir="rtl" if lang in kb.rtl else "ltr",
+        t=lambda key: kb.ui_text(key, lang),
+        kb_title=kb.text(kb.title, lang) if kb.title else kb.name,
+        kb_name=kb.name, kb_version=kb.version,
+        client=a.client, as_of=data["as_of"], decision=a.decision,
+        decision_title=data["decision_title"],
+        decision_advice=kb.text(dconcept.advice, lang) if dconcept and dconcept.advice else "",
+        reason=data["reason"], signals=signals, steps=steps, plan=data["plan"],
+        explanation=_explanation(a, lang), svg=svg, svg_missing=svg_missing,
+        params=sorted(data["parameters"].items()))
+    return str(html)
+
+
+def _explanation(a: Assessment, lang: str) -> list[_Node]:
+    """The why-tree of the decision (:func:`partways.explain.why`) as template nodes."""
+    answer = a.why()
+    seen: set[str] = set()
+    return [_node(a, d, lang, seen, 0) for d in answer.roots]
+
+
+def _node(a: Assessment, d: Derivation, lang: str, seen: set[str], depth: int) -> _Node:
+    kb = a.kb
+    ref = d.fact
+    title = value_title(kb, ref.type, ref.label, lang) if ref.label else \
+        kb.ui_text(f"fact_{ref.type}", lang) if f"fact_{ref.type}" in kb.ui else ref.type
+    if ref.layer == "evidence" and ref.id in a.trace.facts:
+        title = describe_fact(kb, a.trace.facts[ref.id], lang)
+    rule = kb.rule(d.rule) if d.rule else None
+    note = f"{kb.text(rule.title, lang)} [{rule.id}; {', '.join(rule.guidance)}]" \
+        if rule else ""
+    if ref.id in seen or depth >= _MAX_DEPTH:
+        return _Node(title, note, rule.id if rule else "", (), (), seen=True)
+    seen.add(ref.id)
+    checks = tuple(check_text(c) for p in d.premises if not p.negated for c in p.checks
+                   if c.param or c.ref)
+    children = [_node(a, p.derivation, lang, seen, depth + 1) for p in d.premises
+                if p.derivation is not None and not _is_table(a, p.derivation)]
+    children += [_node(a, e, lang, seen, depth + 1) for e in d.evidence]
+    return _Node(title, note, rule.id if rule else "", checks, tuple(children))
+
+
+def _is_table(a: Assessment, d: Derivation) -> bool:
+    ft = a.kb.fact_types.get(d.fact.type)
+    return bool(ft and ft.table)
+
+
+_TEMPLATE = """<!DOCTYPE html>
+<html lang="{{ lang }}" dir="{{ dir }}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="partways">
+<title>{{ client }} — {{ t('report_title') }}</title>
+<style>
+:root { --ink: #1d2733; --muted: #5b6b7b; --line: #d5dce3; --accent: #2c5d8f; }
+* { box-sizing: border-box; }
+body { font-family: "Noto Sans", "Noto Naskh Arabic", "Noto Sans Arabic", "Segoe UI",
+       Tahoma, sans-serif; color: var(--ink); line-height: 1.5; margin: 0 auto;
+       max-width: 60rem; padding: 1.5rem; }
+header { border-block-end: 2px solid var(--accent); margin-block-end: 1rem; }
+h1 { font-size: 1.6rem; margin: 0 0 .25rem; }
+h2 { font-size: 1.2rem; border-block-end: 1px solid var(--line); padding-block-end: .2rem;
+     margin-block: 1.5rem .6rem; }
+.meta, .note, .ids { color: var(--muted); font-size: .85rem; }
+.ids { font-family: ui-monospace, "Noto Sans Mono", monospace; direction: ltr;
+       unicode-bidi: isolate; }
+.decision { border: 2px solid var(--accent); border-radius: .4rem; padding: .8rem 1rem; }
+.decision .value { font-size: 1.4rem; font-weight: 700; }
+.decision.terminate, .decision.terminate_now { border-color: #b03a2e; }
+.sev { display: inline-block; border-radius: .3rem; padding: 0 .4rem; font-size: .8rem;
+       border: 1px solid var(--line); }
+.sev.critical { background: #fbe3e0; border-color: #b03a2e; }
+.sev.serious { background: #fdf0d8; border-color: #c08a1e; }
+ul, ol { padding-inline-start: 1.4rem; }
+li { margin-block: .25rem; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border-block-end: 1px solid var(--line); padding: .3rem .5rem; text-align: start;
+         vertical-align: top; }
+.tree ul { list-style: none; padding-inline-start: 1.1rem;
+           border-inline-start: 1px dotted var(--line); }
+.tree > ul { border: 0; padding-inline-start: 0; }
+.graph svg { max-width: 100%; height: auto; }
+.graph { overflow-x: auto; }
+footer { margin-block-start: 2rem; color: var(--muted); font-size: .8rem; }
+@media print {
+  body { max-width: none; padding: 0; font-size: 10.5pt; }
+  section { break-inside: avoid-page; }
+  .graph { overflow: visible; break-before: page; }
+  .graph svg { width: 100%; }
+  a { color: inherit; text-decoration: none; }
+}
+@page { margin: 15mm; }
+</style>
+</head>
+<body>
+<header>
+  <h1 id="client">{{ client }}</h1>
+  <p class="meta">{{ kb_title }} · {{ t('report_as_of') }} <bdi>{{ as_of }}</bdi></p>
+</header>
+
+<section id="decision" class="decision {{ decision }}">
+  <div class="meta">{{ t('report_decision') }}</div>
+  <div class="value">{{ decision_title }} <span class="ids">({{ decision }})</span></div>
+  {% if decision_advice %}<p>{{ decision_advice }}</p>{% endif %}
+  {% if reason %}
+  <p><strong>{{ t('report_reason') }}:</strong> {{ reason.text }}
+     <span class="ids">[{{ reason.rule }}; {{ reason.guidance | join(', ') }}]</span></p>
+  {% endif %}
+</section>
+
+<section id="signals">
+  <h2>{{ t('report_signals') }}</h2>
+  {% if signals %}
+  <ul>
+  {% for s in signals %}
+    <li><span class="sev {{ s.severity }}">{{ s.severity_text }}</span>
+      <strong>{{ s.title }}</strong> <span class="ids">{{ s.id }} · {{ s.guidance }}</span>
+      {% if s.advice %}<div class="note">{{ s.advice }}</div>{% endif %}
+      {% if s.evidence %}
+      <ul>{% for e in s.evidence %}<li>{{ e }}</li>{% endfor %}</ul>
+      {% endif %}
+    </li>
+  {% endfor %}
+  </ul>
+  {% else %}
+  <p>{{ t('report_no_signals') }}</p>
+  {% endif %}
+</section>
+
+<section id="steps">
+  <h2>{{ t('report_next_steps') }}</h2>
+  {% if steps %}
+  <ol>
+  {% for s in steps %}
+    <li><strong>{{ s.title }}</strong>
+      {% if s.status %}<span class="sev">{{ s.status }}</span>{% endif %}
+      <span class="ids">{{ s.id }}{% if s.signals %} · {{ s.signals }}{% endif %}
+        · {{ s.guidance }}</span>
+      {% if s.advice %}<div class="note">{{ s.advice }}</div>{% endif %}
+    </li>
+  {% endfor %}
+  </ol>
+  {% else %}
+  <p>{{ t('report_none') }}</p>
+  {% endif %}
+</section>
+
+<section id="plan">
+  <h2>{{ t('report_plan') }}</h2>
+  {% if plan %}
+  <p>{{ t('report_notify_on') }} <bdi>{{ plan.notify_on or '—' }}</bdi> ·
+     {{ t('report_end_on') }} <bdi>{{ plan.end_on or '—' }}</bdi></p>
+  <table>
+    <thead><tr><th>{{ t('report_date') }}</th><th>{{ t('report_step') }}</th>
+      <th>{{ t('report_guidance') }}</th></tr></thead>
+    <tbody>
+    {% for s in plan.steps %}
+      <tr><td><bdi>{{ s.date }}</bdi></td>
+        <td>{{ s.title }}{% if s.get('subject') %}: {{ s.subject }}{% endif %}</td>
+        <td class="ids">{{ s.guidance | join(', ') }}</td></tr>
+    {% endfor %}
+    </tbody>
+  </table>
+  {% else %}
+  <p>{{ t('report_no_plan') }}</p>
+  {% endif %}
+</section>
+
+<section id="explanation" class="tree">
+  <h2>{{ t('report_explanation') }}</h2>
+  {% macro tree(nodes) %}
+  <ul>
+  {% for n in nodes %}
+    <li>{{ n.title }}{% if n.note %} <span class="note">← {{ n.note }}</span>{% endif %}
+      {% if n.seen %} <span class="note">({{ t('report_see_above') }})</span>{% endif %}
+      {% for c in n.checks %}<div class="ids">{{ c }}</div>{% endfor %}
+      {% if n.children %}{{ tree(n.children) }}{% endif %}
+    </li>
+  {% endfor %}
+  </ul>
+  {% endmacro %}
+  {% if explanation %}
+  {{ tree(explanation) }}
+  {% else %}
+  <p>{{ t('report_default_decision') }}</p>
+  {% endif %}
+</section>
+
+<section id="graph" class="graph">
+  <h2>{{ t('report_graph') }}</h2>
+  {% if svg %}
+  {{ svg | safe }}
+  {% else %}
+  <p class="note">{{ t('report_graph_missing') }}</p>
+  {% if svg_missing %}<p class="note ids">{{ svg_missing }}</p>{% endif %}
+  {% endif %}
+</section>
+
+<section id="parameters">
+  <h2>{{ t('report_parameters') }}</h2>
+  <p class="ids">
+  {% for k, v in params %}{{ k }}={{ v }}{% if not loop.last %}, {% endif %}{% endfor %}
+  </p>
+</section>
+
+<footer>partways · {{ kb_name }} {{ kb_version }}</footer>
+</body>
+</html>
+"""
