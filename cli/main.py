@@ -35,5 +35,28 @@ def assess(case: Path, fmt: str, lang: str, output: Path | None,
     emit(a.to_json(lang) if fmt == "json" else render_text(a, lang), output)
 
 
+from .graph import graph  # noqa: E402  (registered after main is defined)
+from .report import report  # noqa: E402
+
+main.add_command(graph)
+main.add_command(report)
+
+from .kb import kb as kb_group  # noqa: E402  (registered after main is defined)
+
+main.add_command(kb_group)
+
+from .explain import flip, what_if, why, why_not  # noqa: E402  (registered after main)
+
+main.add_command(why)
+main.add_command(why_not)
+main.add_command(what_if)
+main.add_command(flip)
+
+from .exit_toolkit import letter, log, plan  # noqa: E402  (registered after main)
+
+main.add_command(plan)
+main.add_command(letter)
+main.add_command(log)
+
 if __name__ == "__main__":
     main()
