@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .case import Case
-from .expr import MISSING, Ref, evaluate, holds, refs_of
+from .expr import MISSING, Cond, Const, Ref, Test, evaluate, holds, refs_of
 from .knowledge import FactType, KnowledgeBase, Metric
 
 PARAMS_ID = "$params"
@@ -106,6 +106,29 @@ def _fact(ft: FactType, item: Mapping[str, Any], as_of: dt.date) -> Fact:
     return fact
 
 
+_SPLITS: dict[int, tuple[Metric, tuple[tuple[str, frozenset[Any]], ...], tuple[Cond, ...]]] = {}
+
+
+def _split_where(metric: Metric) -> tuple[tuple[tuple[str, frozenset[Any]], ...],
+                                          tuple[Cond, ...]]:
+    """A count metric's string-equality tests as set lookups (a cheap first filter), and the
+    other tests. Cached per metric object."""
+    hit = _SPLITS.get(id(metric))
+    if hit is not None and hit[0] is metric:
+        return hit[1], hit[2]
+    quick, rest = [], []
+    for c in metric.where:
+        if isinstance(c, Test) and isinstance(c.operand, Const) and (
+                (c.op == "eq" and isinstance(c.operand.value, str)) or (
+                c.op == "in" and all(isinstance(v, str) for v in c.operand.value))):
+            values = [c.operand.value] if c.op == "eq" else list(c.operand.value)
+            quick.append((c.field, frozenset(values)))
+        else:
+            rest.append(c)
+    _SPLITS[id(metric)] = (metric, tuple(quick), tuple(rest))
+    return tuple(quick), tuple(rest)
+
+
 def _metric(metric: Metric, fb: FactBase) -> Fact | None:
     def resolve(ref: Ref) -> Any:
         single = fb.single(ref.alias)
@@ -118,8 +141,10 @@ def _metric(metric: Metric, fb: FactBase) -> Fact | None:
     else:
         fact["indicates"] = False
     if metric.count:
+        quick, rest = _split_where(metric)
         matched = [f for f in fb.of_type(metric.count)
-                   if all(holds(c, f, fb.params, resolve) for c in metric.where)]
+                   if all(f.get(k, MISSING) in ok for k, ok in quick)
+                   and all(holds(c, f, fb.params, resolve) for c in rest)]
         fact["value"] = len(matched)
         ages = [f["date_age"] for f in matched if isinstance(f.get("date_age"), int)]
         if ages:

@@ -25,6 +25,12 @@ def guidance_refs(kb: KnowledgeBase, ids: Iterable[str]) -> str:
     return ", ".join(parts)
 
 
+def isolate(kb: KnowledgeBase, text: str, lang: str) -> str:
+    """``text`` wrapped in Unicode isolates inside right-to-left output, so a note or a name
+    in another script keeps its own direction without reordering the line around it."""
+    return f"\u2068{text}\u2069" if lang in kb.rtl else text
+
+
 def describe_fact(kb: KnowledgeBase, fact: dict[str, Any], lang: str) -> str:
     """One line for an evidence fact: date, what it is, its details and note."""
     ui = kb.ui_text
@@ -40,12 +46,16 @@ def describe_fact(kb: KnowledgeBase, fact: dict[str, Any], lang: str) -> str:
             continue
         if isinstance(value, bool):
             value = "✓" if value else "✗"
+        elif isinstance(value, str) and f"value_{value}" in kb.ui:
+            value = ui(f"value_{value}", lang)
+        elif isinstance(value, str):
+            value = isolate(kb, value, lang)
         details.append(f"{ui(f'field_{key}', lang) if f'field_{key}' in kb.ui else key}: {value}")
     line = " ".join(x for x in [fact.get("date", ""), what] if x)
     if details:
         line += " (" + ", ".join(details) + ")"
     if fact.get("note"):
-        line += f" — “{fact['note']}”"
+        line += f" — “{isolate(kb, fact['note'], lang)}”"
     if fact.get("ref"):
         line += f" [{fact['ref']}]"
     return line
