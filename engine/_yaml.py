@@ -19,8 +19,13 @@ MAX_DEPTH = 32
 Path = tuple[Any, ...]
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader without implicit timestamps: ``2026-11-01`` stays a string."""
+# libyaml's parser when PyYAML was built with it (the wheels are): same nodes and marks,
+# several times faster on the knowledge base's files.
+_Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):
+    """A safe loader without implicit timestamps: ``2026-11-01`` stays a string."""
 
 
 _Loader.yaml_implicit_resolvers = {
