@@ -530,7 +530,8 @@ class ConflictingDecisions(Check):
 class Examples(Check):
     id = "examples"
     description = ("Every rule has examples (tests/rule_examples/**/<rule id>.yaml) with a "
-                   "case where it fires and one where it stays silent.")
+                   "case where it fires and one where it stays silent (or, for a rule that "
+                   "fires on every case by design, an 'always_fires' reason).")
     severity = "warning"
     whole_kb = True
 
@@ -556,6 +557,8 @@ class Examples(Check):
                                        f"{did_you_mean(data['rule'], ids)}",
                                        Source(str(path), doc.line(("rule",)) if doc else 1))
                 got = kinds.setdefault(data["rule"], set())
+                if isinstance(data.get("always_fires"), str) and data["always_fires"].strip():
+                    got.add("silent")  # documented: no case exists where it stays silent
                 for ex in data.get("examples") or ():
                     if isinstance(ex, dict):
                         got.add(str(ex.get("expect")))
