@@ -34,7 +34,6 @@ from .assessment import Assessment
 from .errors import PartwaysError
 from .explain import Check, FactRef, Goal, Premise
 from .expr import MISSING
-from .graph import LAYERS
 from .knowledge import KnowledgeBase
 from .rulegraph import layer_order, layer_title, rule_graph, value_title
 
@@ -120,7 +119,8 @@ def case_view(a: Assessment, lang: str = "en", *, why_not: str | None = None,
         _add_failed_paths(g, a, why_not, lang, depth)
     del g.graph["alias"]
     present = {d["layer"] for _n, d in g.nodes(data=True)}
-    g.graph["layers"] = [x for x in (*LAYERS, *sorted(present - set(LAYERS))) if x in present]
+    order = kb.layers
+    g.graph["layers"] = [x for x in (*order, *sorted(present - set(order))) if x in present]
     g.graph["layer_titles"] = {x: layer_title(kb, x, lang) for x in g.graph["layers"]}
     g.graph["name"] = a.client
     return g

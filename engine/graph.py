@@ -12,8 +12,6 @@ from .facts import PARAMS_ID
 from .inference import Trace
 from .knowledge import KnowledgeBase
 
-LAYERS = ("evidence", "knowledge", "metric", "signal", "remediation", "decision", "step", "plan")
-
 
 def decision_graph(kb: KnowledgeBase, trace: Trace) -> nx.DiGraph:
     """Build the decision graph of ``trace``.

@@ -135,6 +135,7 @@ class KnowledgeBase:
     case_schema: Mapping[str, Any]
     title: Texts | None = None
     roots: tuple[str, ...] = ()
+    layers: tuple[str, ...] = ()  # decision-graph layers, left to right
     problems: tuple[KBError, ...] = field(default=(), compare=False)
 
     def rule(self, rule_id: str) -> Rule:
@@ -302,6 +303,7 @@ class _Loader:
             concepts={k: dict(sorted(v.items())) for k, v in sorted(concepts.items())},
             tables=tuple(tables[k] for k in sorted(tables)), ui=ui,
             case_schema=case_schema, title=manifest.get("title"), roots=roots,
+            layers=tuple(manifest.get("layers", ())),
             problems=tuple(self.problems),
         )
 

@@ -87,6 +87,7 @@ def render_html(a: Assessment, lang: str = "en", *, graph: bool = True) -> str:
         kb_title=kb.text(kb.title, lang) if kb.title else kb.name,
         kb_name=kb.name, kb_version=kb.version,
         client=a.client, as_of=data["as_of"], decision=a.decision,
+        ending=a.decision in kb.outputs["decision"]["plan_for"],
         decision_title=data["decision_title"],
         decision_advice=kb.text(dconcept.advice, lang) if dconcept and dconcept.advice else "",
         reason=data["reason"], signals=signals, steps=steps, plan=data["plan"],
@@ -150,7 +151,7 @@ h2 { font-size: 1.2rem; border-block-end: 1px solid var(--line); padding-block-e
        unicode-bidi: isolate; }
 .decision { border: 2px solid var(--accent); border-radius: .4rem; padding: .8rem 1rem; }
 .decision .value { font-size: 1.4rem; font-weight: 700; }
-.decision.terminate, .decision.terminate_now { border-color: #b03a2e; }
+.decision.ending { border-color: #b03a2e; }  /* the KB's decisions that carry an exit plan */
 .sev { display: inline-block; border-radius: .3rem; padding: 0 .4rem; font-size: .8rem;
        border: 1px solid var(--line); }
 .sev.critical { background: #fbe3e0; border-color: #b03a2e; }
@@ -182,7 +183,7 @@ footer { margin-block-start: 2rem; color: var(--muted); font-size: .8rem; }
   <p class="meta">{{ kb_title }} · {{ t('report_as_of') }} <bdi>{{ as_of }}</bdi></p>
 </header>
 
-<section id="decision" class="decision {{ decision }}">
+<section id="decision" class="decision{{ ' ending' if ending }}">
   <div class="meta">{{ t('report_decision') }}</div>
   <div class="value">{{ decision_title }} <span class="ids">({{ decision }})</span></div>
   {% if decision_advice %}<p>{{ decision_advice }}</p>{% endif %}

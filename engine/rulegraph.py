@@ -26,7 +26,6 @@ from typing import Any
 import networkx as nx
 
 from .expr import Cond, Const, Test, refs_of
-from .graph import LAYERS
 from .knowledge import KnowledgeBase, Rule
 
 METRIC = "metric"  # the fact type engine/facts.py asserts for every metric (docs/KB_FORMAT.md)
@@ -183,7 +182,7 @@ def rule_graph(kb: KnowledgeBase, lang: str = "en", *,
     _assign_layers(g)
     if layers is not None:
         g = _focus(g, set(layers))
-    g.graph["layers"] = layer_order(g)
+    g.graph["layers"] = layer_order(g, kb.layers)
     g.graph["layer_titles"] = {name: layer_title(kb, name, lang) for name in g.graph["layers"]}
     g.graph["name"] = kb.text(kb.title, lang) if kb.title else kb.name
     return g
@@ -195,11 +194,11 @@ def layer_title(kb: KnowledgeBase, layer: str, lang: str) -> str:
     return kb.text(kb.ui[key], lang) if key in kb.ui else layer
 
 
-def layer_order(g: nx.DiGraph) -> list[str]:
+def layer_order(g: nx.DiGraph, preferred: tuple[str, ...] = ()) -> list[str]:
     """The layers of ``g`` left to right: by how deep each sits in the flow of edges.
 
-    Layers named in :data:`partways.graph.LAYERS` keep that order among equals; cycles
-    between layers are collapsed, so any graph gets an order.
+    Layers named in ``preferred`` (the KB manifest's ``layers``) keep that order among
+    equals; cycles between layers are collapsed, so any graph gets an order.
     """
     lg = nx.DiGraph()
     for _n, d in g.nodes(data=True):
@@ -212,7 +211,7 @@ def layer_order(g: nx.DiGraph) -> list[str]:
     depth: dict[int, int] = {}
     for c in nx.topological_sort(cond):
         depth[c] = max((depth[p] + 1 for p in cond.predecessors(c)), default=0)
-    known = {name: i for i, name in enumerate(LAYERS)}
+    known = {name: i for i, name in enumerate(preferred)}
 
     def key(layer: str) -> tuple[int, int, str]:
         return (depth[cond.graph["mapping"][layer]], known.get(layer, len(known)), layer)
