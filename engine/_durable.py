@@ -13,18 +13,20 @@ from __future__ import annotations
 import contextlib
 import copy
 import itertools
+import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import durable_rules_engine
-from durable.engine import Host, MessageNotHandledException, MessageObservedException
+import durable_rules_engine as _engine
+from durable.engine import Host
 
 from .errors import InferenceError
 
 Fact = dict[str, Any]
 Dispatch = Callable[[str, Mapping[str, Fact]], Sequence[Fact]]
 
+_NOT_HANDLED, _OBSERVED, _DEFERRED = 1, 2, 3  # durable's result codes (durable/engine.py)
 _OPEN = "$session"  # asserted first in every session, matched by a no-op rule (see run)
 _NAMES = itertools.count(1)
 _SIDS = itertools.count(1)
@@ -42,6 +44,27 @@ def _noop(c: Any) -> None:
     return None
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _call(fn: Callable[..., Any], *args: Any) -> Any:
+    """Call the C engine, turning its own exceptions into one-line errors."""
+    try:
+        return fn(*args)
+    except _engine.error as exc:  # e.g. 311: a condition read a field the fact lacks
+        raise InferenceError(f"the rule engine refused a fact: {exc}") from None
+
+
+def _check_code(code: int, fact: Any) -> None:
+    """Accept durable's success codes; anything else is an error, never a silent drop."""
+    if code in (0, _NOT_HANDLED, _DEFERRED):
+        return
+    if code == _OBSERVED:
+        raise InferenceError(f"fact asserted twice: {fact.get('id')}")
+    raise InferenceError(f"the rule engine refused fact {fact.get('id')} (code {code})")
+
+
 class DurableProgram:
     """A compiled ruleset registered once; :meth:`run` evaluates one case in a fresh session.
 
@@ -57,7 +80,7 @@ class DurableProgram:
         self._dispatch: Dispatch | None = None
         self._errors: list[BaseException] = []
         definition = {
-            rule_name: {"all": copy.deepcopy(conditions), "run": self._action(rule_name)}
+            rule_name: {"all": copy.deepcopy(conditions), "run": _noop}
             for rule_name, conditions in rules.items()
         }
         definition[_OPEN] = {"all": [{"open__": {"fact": _OPEN}}], "run": _noop}
@@ -65,21 +88,8 @@ class DurableProgram:
             self._host.set_rulesets({self.name: definition})
         except Exception as exc:  # durable raises bare Exception for bad definitions
             raise InferenceError(f"the rule engine rejected the compiled rules: {exc}") from None
+        self._handle = self._host.get_ruleset(self.name)._handle
         self._lock = threading.Lock()
-
-    def _action(self, rule_name: str) -> Callable[[Any], None]:
-        def run(c: Any) -> None:
-            if self._errors or self._dispatch is None:
-                return
-            try:
-                matched = {alias: fact for alias, fact in (c._m or {}).items()}
-                for fact in self._dispatch(rule_name, matched):
-                    with contextlib.suppress(MessageNotHandledException):
-                        c.assert_fact(fact)  # suppressed: no rule looks at this fact
-            except BaseException as exc:  # collected and raised to the caller after the assert
-                self._errors.append(exc)
-
-        return run
 
     def run(self, inputs: Sequence[Fact], controls: Sequence[Fact], dispatch: Dispatch, *,
             batch: bool = True) -> bool:
@@ -90,7 +100,7 @@ class DurableProgram:
         session is dropped and ``False`` returned, so the caller can run again with
         ``batch=False`` (fact by fact, skipping unmatched ones).
         """
-        with self._lock:  # one session at a time per program: sessions share action state
+        with self._lock:  # one session at a time per program
             sid = str(next(_SIDS))
             self._dispatch, self._errors = dispatch, []
             try:
@@ -99,16 +109,12 @@ class DurableProgram:
                 self._assert({"fact": _OPEN, "id": _OPEN, "sid": sid})
                 rest: Sequence[Fact] = controls
                 if batch and inputs:
-                    try:
-                        self._host.assert_facts(self.name, [{**f, "sid": sid} for f in inputs])
-                    except MessageNotHandledException:
+                    if not self._assert_many([{**f, "sid": sid} for f in inputs]):
                         return False
-                    self._raise_errors()
                 else:
                     rest = (*inputs, *controls)
                 for fact in rest:
                     self._assert({**fact, "sid": sid})
-                    self._raise_errors()
                 return True
             finally:
                 self._dispatch = None
@@ -116,20 +122,61 @@ class DurableProgram:
                 with contextlib.suppress(Exception):
                     self._host.delete_state(self.name, sid)
 
+    # The action loop drives durable's C API directly: durable's own Python layer builds a
+    # Closure and a Promise per firing and round-trips the session state through JSON,
+    # which cost more than the matching itself. Actions here never touch session state.
+
+    def _assert(self, fact: Fact) -> None:
+        """Assert one fact and run every action it triggers (unmatched facts are skipped)."""
+        self._drain(self._checked(_call(_engine.assert_fact, self._handle, _dumps(fact)), fact))
+
+    def _assert_many(self, facts: list[Fact]) -> bool:
+        """Assert a batch; False when durable found a fact no condition takes (nothing run)."""
+        result = _call(_engine.assert_facts, self._handle, _dumps(facts))
+        if result[0] == _NOT_HANDLED:
+            return False
+        self._drain(self._checked(result, facts[0] if facts else {}))
+        return True
+
+    def _checked(self, result: Any, fact: Any) -> int | None:
+        code = result[0]
+        if code in (_NOT_HANDLED, _DEFERRED):
+            return None
+        _check_code(code, fact)
+        return int(result[1])
+
+    def _drain(self, state_handle: int | None) -> None:
+        if not state_handle:
+            return
+        started = _engine.start_action_for_state(self._handle, state_handle)
+        if not started:
+            return
+        message = started[1]
+        while message:
+            ((rule_name, matched),) = json.loads(message).items()
+            if rule_name != _OPEN:
+                self._fire(rule_name, matched)
+                if self._errors:
+                    # as durable's own layer does: release the action, or the ruleset
+                    # keeps it in flight and later sessions see no actions at all
+                    _engine.abandon_action(self._handle, state_handle)
+                    self._raise_errors()
+            message = _engine.complete_and_start_action(self._handle, state_handle)
+
+    def _fire(self, rule_name: str, matched: Mapping[str, Fact]) -> None:
+        if self._errors or self._dispatch is None:
+            return
+        try:
+            for fact in self._dispatch(rule_name, matched):
+                sid = next(iter(matched.values())).get("sid")
+                payload = _dumps({**fact, "sid": sid})
+                _check_code(_call(_engine.assert_fact, self._handle, payload)[0], fact)
+        except BaseException as exc:  # collected and raised to the caller after the assert
+            self._errors.append(exc)
+
     def _raise_errors(self) -> None:
         if self._errors:
             err = self._errors[0]
             if isinstance(err, InferenceError):
                 raise err
             raise InferenceError(f"a rule action failed: {type(err).__name__}: {err}") from err
-
-    def _assert(self, fact: Fact) -> None:
-        try:
-            self._host.assert_fact(self.name, fact)
-        except MessageNotHandledException:
-            pass  # no rule looks at this fact: nothing to do
-        except MessageObservedException:
-            raise InferenceError(f"fact asserted twice: {fact.get('id')}") from None
-        except durable_rules_engine.error as exc:  # e.g. 311: a test reads a field it lacks
-            raise InferenceError(f"the rule engine refused fact {fact.get('id')}: {exc}") \
-                from None

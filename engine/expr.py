@@ -186,6 +186,28 @@ def evaluate(expr: Expr, params: Mapping[str, Any], resolve: Resolver) -> Any:
     return result
 
 
+NUMBER_LIMIT = 1e15  # beyond this, durable's integers saturate and floats print as 1e+15
+NUMBER_QUANTUM = 6  # decimals kept: Python writes smaller floats as 1e-05, which durable drops
+
+
+def normalize_number(value: Any) -> Any:
+    """A number as every evaluator sees it: finite, within +-1e15, at most 6 decimals.
+
+    durable_rules reads JSON numbers in plain notation only, so a float that Python would
+    print with an exponent (``1e-05``, ``1e+16``) must not reach it; the reference
+    evaluator sees the same normalised value, so both compare alike.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return MISSING
+        value = round(value, NUMBER_QUANTUM)
+        if abs(value) < 10 ** -4:  # repr switches to exponent notation below 1e-4
+            value = 0.0
+    return max(-NUMBER_LIMIT, min(NUMBER_LIMIT, value)) if abs(value) > NUMBER_LIMIT else value
+
+
 def compare(actual: Any, op: str, required: Any) -> bool:
     """The comparison semantics shared by every evaluator, matching durable_rules'.
 

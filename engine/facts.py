@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .case import Case
-from .expr import MISSING, Cond, Const, Ref, Test, evaluate, holds, refs_of
+from .expr import MISSING, Cond, Const, Ref, Test, evaluate, holds, normalize_number, refs_of
 from .knowledge import FactType, KnowledgeBase, Metric
 
 PARAMS_ID = "$params"
@@ -102,7 +102,7 @@ def _fact(ft: FactType, item: Mapping[str, Any], as_of: dt.date) -> Fact:
             fact[spec.name] = value
             fact[f"{spec.name}_age"] = (as_of - dt.date.fromisoformat(value)).days
         else:
-            fact[spec.name] = value
+            fact[spec.name] = normalize_number(value)
     return fact
 
 
@@ -156,7 +156,10 @@ def _metric(metric: Metric, fb: FactBase) -> Fact | None:
     value = evaluate(metric.value, fb.params, resolve)
     if value is MISSING or isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    fact["value"] = round(value, 6) if isinstance(value, float) else value
+    value = normalize_number(value)
+    if value is MISSING:
+        return None
+    fact["value"] = value
     fb.support[fact["id"]] = tuple(sorted({
         single["id"] for r in refs_of(metric.value) if (single := fb.single(r.alias))}))
     return fact

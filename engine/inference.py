@@ -20,6 +20,7 @@ from .expr import (
     Test,
     evaluate,
     holds,
+    normalize_number,
     params_of,
     refs_of,
 )
@@ -344,7 +345,7 @@ def conclude(kb: KnowledgeBase, rule: Rule, matched: Mapping[str, Fact],
 
     fields: dict[str, Any] = {}
     for key, expr in rule.then.items():
-        value = evaluate(expr, params, resolve)
+        value = normalize_number(evaluate(expr, params, resolve))
         if value is not MISSING and value is not None:
             fields[key] = value
     premise_ids = [matched[_alias(p, i)]["id"] for i, p in enumerate(rule.when)
