@@ -46,24 +46,25 @@ def validate(doc: Document, validator: Draft202012Validator,
     errors = list(validator.iter_errors(doc.data))
     if not errors:
         return
-    errors.sort(key=lambda e: (doc.line(tuple(e.absolute_path)) or 0, _rank(e)))
-    best = jsonschema.exceptions.best_match(errors, key=_relevance)
-    # best_match descends into oneOf/anyOf; prefer the earliest line among equals.
-    first_line = min(doc.line(tuple(e.absolute_path)) or 0 for e in errors)
-    if (doc.line(tuple(best.absolute_path)) or 0) > first_line:
-        best = next(e for e in errors if (doc.line(tuple(e.absolute_path)) or 0) == first_line)
-        best = jsonschema.exceptions.best_match([best], key=_relevance)
+
+    def line(e: jsonschema.ValidationError) -> int:
+        return doc.line(tuple(e.absolute_path)) or 0
+
+    # The earliest line first (what a reader fixes first); there, the most telling kind
+    # (an unknown key, with its suggestion, before the required key it was probably meant
+    # to be), the deepest path first.
+    first = min(line(e) for e in errors)
+    best = min((e for e in errors if line(e) == first),
+               key=lambda e: (_rank(e), -len(e.absolute_path)))
+    if best.context:  # oneOf/anyOf: descend to the branch that came closest
+        best = jsonschema.exceptions.best_match([best])
     path, message = describe(best)
     raise error(message, doc.source(path))
 
 
 def _rank(err: jsonschema.ValidationError) -> int:
-    order = ["additionalProperties", "required", "enum", "const", "type", "format"]
+    order = ["additionalProperties", "enum", "const", "required", "type", "format"]
     return order.index(err.validator) if err.validator in order else len(order)
-
-
-def _relevance(err: jsonschema.ValidationError) -> tuple[int, int]:
-    return (-len(err.absolute_path), _rank(err))
 
 
 def describe(err: jsonschema.ValidationError) -> tuple[tuple[Any, ...], str]:
@@ -85,8 +86,7 @@ def describe(err: jsonschema.ValidationError) -> tuple[tuple[Any, ...], str]:
             return (*path, key), f"unknown key '{key}'{hint}"
     if kind == "required":
         missing = err.message.split("'")[1] if "'" in err.message else err.message
-        owner = f"'{where}'" if where else "the document"
-        return path, f"{owner} needs a '{missing}'"
+        return path, f"needs a '{missing}'" if where else f"the document needs a '{missing}'"
     if kind == "enum":
         allowed_values: Any = err.validator_value
         options = [str(o) for o in allowed_values]

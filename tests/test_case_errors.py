@@ -131,3 +131,14 @@ def test_duplicate_event_ids(kb: partways.KnowledgeBase) -> None:
 def test_usage_error_exits_2() -> None:
     result = CliRunner().invoke(main, ["assess"])
     assert result.exit_code == 2
+
+
+def test_unknown_key_is_reported_before_the_required_key_it_replaced(
+        kb: partways.KnowledgeBase, tmp_path: Path) -> None:
+    path = tmp_path / "case.yaml"
+    path.write_text("client: A\nas_of: 2026-11-01\nevents:\n"
+                    "  - {date: 2026-03-11, type: late_payment, days: 3}\n", encoding="utf-8")
+    with pytest.raises(partways.CaseError) as info:
+        partways.load_case(path, kb)
+    assert str(info.value) == (f"{path}:4: events[0].days: unknown key 'days'; "
+                               "did you mean 'days_late'?")
