@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import partways
@@ -319,7 +319,7 @@ def cases(draw: Any) -> dict[str, Any]:
     return data
 
 
-PROPS = settings(max_examples=25, deadline=None)
+PROPS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPS
@@ -390,7 +390,7 @@ def test_what_if_is_what_the_engine_gives(data: dict[str, Any], outcome: str,
     assert wi.diff.decision_after == direct.decision
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 def test_flips_are_what_the_engine_gives(data: dict[str, Any]) -> None:
     xkb = explain_kb()
