@@ -45,7 +45,13 @@ def decision_graph(kb: KnowledgeBase, trace: Trace) -> nx.DiGraph:
 
     for firing in trace.firings:
         add(firing.conclusion)
-        g.nodes[firing.conclusion]["rule"] = firing.rule
+        node = g.nodes[firing.conclusion]
+        # a keyed conclusion may be supported by several rules: keep them all, and name
+        # the first by id so the result does not depend on the order rules fired in
+        rules = sorted({*node.get("rules", ()), firing.rule})
+        node["rule"] = rules[0]
+        if len(rules) > 1:
+            node["rules"] = rules
         for _alias, pid in firing.premises:
             if add(pid):
                 g.add_edge(pid, firing.conclusion, rule=firing.rule)
