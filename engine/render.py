@@ -46,7 +46,8 @@ def describe_fact(kb: KnowledgeBase, fact: dict[str, Any], lang: str) -> str:
             continue
         if isinstance(value, bool):
             value = "✓" if value else "✗"
-        elif isinstance(value, str) and f"value_{value}" in kb.ui:
+        elif isinstance(value, str) and spec is not None and spec.enum \
+                and value in spec.enum and f"value_{value}" in kb.ui:
             value = ui(f"value_{value}", lang)
         elif isinstance(value, str):
             value = isolate(kb, value, lang)

@@ -62,11 +62,11 @@ class _Words:
         ft = self.kb.fact_types.get(fact.type)
         if fact.type == "metric" and fact.label in self.metrics:
             m = self.metrics[fact.label]
-            return f"{self.kb.text(m.title, self.lang)}: {_fmt(fact.fields.get('value'))}"
+            return f"{self.kb.text(m.title, self.lang)}: {self.value(fact.fields.get('value'))}"
         if ft is not None and not ft.derived and not ft.table:
             return describe_fact(self.kb, {"fact": fact.type, **fact.fields}, self.lang)
         if ft is not None and ft.table:
-            rows = ", ".join(f"{self.field_name(fact.type, k)}: {_fmt(v)}"
+            rows = ", ".join(f"{self.field_name(fact.type, k)}: {self.value(v)}"
                              for k, v in sorted(fact.fields.items()))
             return f"{self.type_name(fact.type)} ({rows})"
         if fact.label is not None:
@@ -92,6 +92,15 @@ class _Words:
 
     def param(self, name: str | None) -> str:
         return f" ({self.ui('parameter')}: {name})" if name else ""
+
+    def value(self, value: Any) -> str:
+        """A value as shown: an enum value the KB labels (``value_<v>`` in its UI texts) in
+        the reader's language, anything else formatted as is."""
+        if isinstance(value, str) and f"value_{value}" in self.kb.ui:
+            return self.ui(f"value_{value}")
+        if isinstance(value, (list, tuple)):
+            return ", ".join(self.value(v) for v in value)
+        return _fmt(value)
 
     def decision(self, value: str) -> str:
         kind = self.kb.outputs["decision"].get("concept", "")
@@ -120,7 +129,7 @@ def _check_text(w: _Words, fact_type: str, c: Check, fact: FactRef | None = None
             for o in c.options)
         return f"{w.ui('explain_one_of')}: {opts}"
     req = _required(w, c)
-    actual = w.ui("explain_missing_value") if c.actual is None else _fmt(c.actual)
+    actual = w.ui("explain_missing_value") if c.actual is None else w.value(c.actual)
     if w.metric_of(fact_type, c.field) and fact is not None and fact.label in w.metrics:
         name = w.kb.text(w.metrics[fact.label].title, w.lang)
         return f"{name}: {actual} {req}{w.param(c.param)}"
@@ -130,10 +139,10 @@ def _check_text(w: _Words, fact_type: str, c: Check, fact: FactRef | None = None
 def _required(w: _Words, c: Check) -> str:
     """The required side of a test: '≥ 2', 'one of a, b', 'is recorded'."""
     if c.op == "in":
-        return f"{w.ui('explain_one_of')} {_fmt(c.required)}"
+        return f"{w.ui('explain_one_of')} {w.value(c.required)}"
     if c.op == "ex":
         return w.ui("explain_is_recorded")
-    return f"{_SYM.get(c.op, c.op)} {_fmt(c.required)}"
+    return f"{_SYM.get(c.op, c.op)} {w.value(c.required)}"
 
 
 def _cond_text(w: _Words, fact_type: str, checks: Iterable[Check]) -> str:
@@ -307,7 +316,7 @@ def describe_edit(kb: KnowledgeBase, e: Edit, lang: str = "en") -> str:
     """One line saying what an edit changes, in the case's own terms."""
     w = _Words(kb, lang)
     if e.op == "policy":
-        return f"{w.ui('explain_policy')} {e.field}: {_fmt(e.old)} → {_fmt(e.value)}"
+        return f"{w.ui('explain_policy')} {e.field}: {w.value(e.old)} → {w.value(e.value)}"
     what = w.type_name(str(e.fact))
     if e.op == "add":
         return f"{w.ui('explain_add')} {what}: " + describe_fact(
@@ -318,7 +327,7 @@ def describe_edit(kb: KnowledgeBase, e: Edit, lang: str = "en") -> str:
             if isinstance(e.old, Mapping) else ""
         return f"{w.ui('explain_remove')} {what}{item}: {old}"
     return f"{what}{item} — {w.field_name(str(e.fact), str(e.field))}: " \
-           f"{_fmt(e.old)} → {_fmt(e.value)}"
+           f"{w.value(e.old)} → {w.value(e.value)}"
 
 
 def _diff_lines(w: _Words, d: Diff, pad: str) -> list[str]:
