@@ -527,6 +527,28 @@ class ConflictingDecisions(Check):
                                        "different decisions from the same premises", b.origin)
 
 
+class LetterTemplates(Check):
+    id = "letters"
+    description = ("The message templates (letters/*.yaml) are valid, exist in every language "
+                   "and compile; each language with letters has a grievance word list.")
+    whole_kb = True
+
+    def finalize(self, ctx: Context) -> Iterable[Problem]:
+        from .letters import load_letters
+
+        try:
+            letters = load_letters(ctx.kb)
+        except KBError as err:
+            yield self.problem(err.message, err.source)
+            return
+        for channel, letter in letters.channels.items():
+            for lang in sorted(letter.templates):
+                if lang not in letters.forbidden:
+                    yield self.problem(f"letter '{channel}' has a {lang} template but no {lang} "
+                                       "grievance word list to check it against",
+                                       letter.origins.get(lang), "warning")
+
+
 class Examples(Check):
     id = "examples"
     description = ("Every rule has examples (tests/rule_examples/**/<rule id>.yaml) with a "
@@ -575,7 +597,7 @@ class Examples(Check):
 
 CHECKS: tuple[type[Check], ...] = (
     LoadProblems, DuplicateIds, GuidanceIds, SourceIds, Translations, References, Parameters,
-    DataFlow, Unreachable, Cycles, ConflictingDecisions, Examples,
+    DataFlow, Unreachable, Cycles, ConflictingDecisions, LetterTemplates, Examples,
 )
 
 

@@ -111,6 +111,15 @@ BROKEN = [
                                                  "{fact: candidate, value: watch, rank: 2}",
                                                  guidance="[MINI-04]")},
      "conclude different decisions from the same premises"),
+    ("letters", "error", {"letters/email.yaml": "channel: email\ntitle: {en: Mail, ar: بريد, fa: ایمیل}\n"
+                          "guidance: [MINI-01]\ntemplates:\n  en: 'Dear {{ client }},'\n"},
+     "letter 'email' has no template in ar, fa"),
+    ("letters", "error", {"letters/email.yaml": "channel: email\ntitle: {en: Mail, ar: بريد, fa: ایمیل}\n"
+                          "guidance: [MINI-01]\ntemplates:\n  en: '{% if %}'\n  ar: x\n  fa: x\n"},
+     "letter template 'email' (en)"),
+    ("letters", "warning", {"letters/email.yaml": "channel: email\ntitle: {en: Mail, ar: بريد, fa: ایمیل}\n"
+                            "guidance: [MINI-01]\ntemplates:\n  en: Hi\n  ar: أهلًا\n  fa: سلام\n"},
+     "has a en template but no en grievance word list"),
     ("examples", "warning", {"rules/x.yaml": rule("sig.x", "[{fact: signal, as: s}]",
                                                   "{fact: next_step, step: talk}")},
      "rule 'sig.x' has no examples"),
@@ -204,7 +213,7 @@ def test_output_is_deterministic(tmp_path: Path) -> None:
 def test_cli_lint_clean_exits_0() -> None:
     result = CliRunner().invoke(main, ["kb", "lint", "--base", str(MINI)])
     assert result.exit_code == 0, result.output
-    assert result.output == "lint passed: 0 error(s), 0 warning(s) from 12 checks\n"
+    assert result.output == f"lint passed: 0 error(s), 0 warning(s) from {len(CHECKS)} checks\n"
 
 
 def test_cli_lint_errors_exit_1_with_file_and_line(tmp_path: Path) -> None:
