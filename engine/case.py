@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from . import _yaml
+from . import _yaml, limits
 from ._validate import validate, validator_for
 from .errors import CaseError, PolicyError, Source, did_you_mean
 from .knowledge import KnowledgeBase
@@ -54,17 +54,39 @@ def parse_case(text: str, kb: KnowledgeBase, *, name: str = "<stdin>",
 def case_from_data(data: Mapping[str, Any], kb: KnowledgeBase, *, name: str = "<data>",
                    today: dt.date | None = None) -> Case:
     """Validate an already-parsed mapping (dates as ISO strings or ``date`` objects)."""
-    return _build(_yaml.Document(_plain(data), name, {}), kb, today)
+    return _build(_yaml.Document(_Plain(name).plain(data, (), 0), name, {}), kb, today)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+class _Plain:
+    """A mapping given by a program made plain (dates as ISO text), within the same
+    :mod:`partways.limits` as a parsed file: depth, values, text length, numbers."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.nodes = 0
+
+    def fail(self, message: str, path: tuple[Any, ...]) -> CaseError:
+        return CaseError(message, Source(self.name, None, _yaml.format_path(path) or None))
+
+    def plain(self, value: Any, path: tuple[Any, ...], depth: int) -> Any:
+        if depth > limits.MAX_DEPTH:
+            raise self.fail(f"nesting deeper than {limits.MAX_DEPTH} levels", path)
+        self.nodes += 1
+        if self.nodes > limits.MAX_NODES:
+            raise self.fail(f"more than {limits.MAX_NODES} values in one case", path)
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, Mapping):
+            return {str(k): self.plain(v, (*path, str(k)), depth + 1)
+                    for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.plain(v, (*path, i), depth + 1) for i, v in enumerate(value)]
+        if isinstance(value, str) and len(value) > limits.MAX_STRING:
+            raise self.fail(f"text longer than the {limits.MAX_STRING}-character limit", path)
+        problem = limits.number_problem(value)
+        if problem:
+            raise self.fail(problem, path)
+        return value
 
 
 def _build(doc: _yaml.Document, kb: KnowledgeBase, today: dt.date | None) -> Case:
@@ -118,6 +140,9 @@ def resolve_policy(kb: KnowledgeBase, policy: Mapping[str, Any],
         p = kb.parameters[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise PolicyError(f"policy '{name}' must be a number", src)
+        problem = limits.number_problem(value)
+        if problem:
+            raise PolicyError(f"policy '{name}' {problem}", src)
         if p.integer and not float(value).is_integer():
             raise PolicyError(f"policy '{name}' must be a whole number ({p.unit})", src)
         if p.minimum is not None and value < p.minimum:
