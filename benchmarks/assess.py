@@ -114,8 +114,7 @@ def stage_table(kb: partways.KnowledgeBase, paths: Sequence[Path], engine: str,
 
     stages: list[tuple[str, Callable[[], object]]] = [
         ("YAML parse", lambda: [_yaml.load_text(t, "x") for t in texts]),
-        ("schema validation", lambda: [partways.case.validate(d, validator, partways.CaseError)
-                                       for d in docs]),
+        ("schema validation", lambda: [validator.validate(d) for d in docs]),
         ("semantic checks", semantic),
         ("build_facts", lambda: [build_facts(kb, c) for c in cases]),
         (f"inference ({engine})", lambda: [run(program, fb) for fb in facts]),
