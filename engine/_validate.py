@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from functools import cache
@@ -12,32 +11,8 @@ from typing import Any
 import jsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 
-from . import limits
 from ._yaml import Document, format_path
 from .errors import PartwaysError, did_you_mean
-
-
-class _OutOfRange(ValueError):
-    """A well-formed date outside :data:`partways.limits.MIN_DATE`..``MAX_DATE``."""
-
-
-def _format_checker() -> FormatChecker:
-    """The standard format checks, with dates also kept inside the supported range."""
-    checker = FormatChecker()
-    plain_date, _raises = checker.checkers["date"]
-
-    def date_in_range(instance: object) -> bool:
-        if not isinstance(instance, str):
-            return True
-        if not plain_date(instance):
-            return False
-        problem = limits.date_problem(dt.date.fromisoformat(instance))
-        if problem:
-            raise _OutOfRange(problem)
-        return True
-
-    checker.checks("date", raises=ValueError)(date_in_range)
-    return checker
 
 
 @cache
@@ -52,12 +27,12 @@ def kb_schema() -> dict[str, Any]:
 def _kb_validator(definition: str) -> Draft202012Validator:
     schema = dict(kb_schema())
     schema["$ref"] = f"#/$defs/{definition}"
-    return Draft202012Validator(schema, format_checker=_format_checker())
+    return Draft202012Validator(schema, format_checker=FormatChecker())
 
 
 def validator_for(schema: dict[str, Any]) -> Draft202012Validator:
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=_format_checker())
+    return Draft202012Validator(schema, format_checker=FormatChecker())
 
 
 def validate_kb_file(doc: Document, definition: str, error: type[PartwaysError]) -> None:
@@ -124,8 +99,6 @@ def describe(err: jsonschema.ValidationError) -> tuple[tuple[Any, ...], str]:
         expected = " or ".join(raw) if isinstance(raw, list) else str(raw)
         got = _type_name(err.instance)
         return path, f"must be {_article(expected)}, not {got} ({_short(err.instance)})"
-    if kind == "format" and isinstance(err.cause, _OutOfRange):
-        return path, str(err.cause)
     if kind == "format":
         return path, f"'{err.instance}' is not a valid {err.validator_value} (YYYY-MM-DD)" \
             if err.validator_value == "date" else f"'{err.instance}' is not a valid " \
