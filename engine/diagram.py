@@ -35,7 +35,8 @@ from .errors import PartwaysError
 from .explain import Check, FactRef, Goal, Premise
 from .expr import MISSING
 from .knowledge import KnowledgeBase
-from .rulegraph import layer_order, layer_title, rule_graph, value_title
+from .lang import for_kb
+from .rulegraph import layer_order, layer_title, rule_graph, type_title, value_title
 
 TEXT_FORMATS = ("dot", "mermaid", "json", "graphml")
 IMAGE_FORMATS = ("svg", "png")
@@ -84,8 +85,10 @@ def case_view(a: Assessment, lang: str = "en", *, why_not: str | None = None,
     True
     """
     kb = a.kb
+    lx = for_kb(kb, lang)
     src = a.graph
     alias = _merged(a) if merge else {n: n for n in src}
+    primary = _primary_facts(kb)
     g = nx.DiGraph()
     for n in sorted(src):
         rep = alias[n]
@@ -100,11 +103,20 @@ def case_view(a: Assessment, lang: str = "en", *, why_not: str | None = None,
         fact = d.get("fact", "")
         ft = kb.fact_types.get(fact)
         has_value = bool(ft and ft.label_field and ft.label_field in d)
-        label = value_title(kb, fact, d["label"], lang) if has_value else \
-            kb.ui_text(f"fact_{fact}", lang) if f"fact_{fact}" in kb.ui else d["label"]
-        note = d.get("date", "") if d["layer"] == "evidence" else ""
-        note = " · ".join(x for x in (str(note), d["label"] if label != d["label"] else "")
-                          if x)
+        if has_value:
+            label = value_title(kb, fact, d["label"], lang)
+            if ft is not None and ft.derived and fact not in primary:
+                # a state of another fact (an active red flag, a proposed decision, an
+                # attempt): say which, so it does not read as the same node twice
+                label = f"{type_title(kb, fact, lang)}: {label}"
+        elif d["layer"] == "evidence" and fact in kb.fact_types and d["label"] != fact:
+            label = str(d["label"])  # a deliverable by its name, as the case wrote it
+        else:
+            label = type_title(kb, fact, lang)
+        date = d.get("date", "") if d["layer"] == "evidence" else ""
+        shown_id = d["label"] if lang == "en" and label != d["label"] else ""
+        note = " · ".join(x for x in (lx.date(str(date)) if date else "", shown_id,
+                                      *_named_fields(a, n, ft, lang)) if x)
         tip = n if not d.get("rule") else f"{n} ← {d['rule']}"
         g.add_node(rep, kind="value" if has_value else "fact", layer=d["layer"], label=label,
                    note=note, tooltip=tip, fact=fact, rule=str(d.get("rule", "")), merged=1)
@@ -124,6 +136,34 @@ def case_view(a: Assessment, lang: str = "en", *, why_not: str | None = None,
     g.graph["layer_titles"] = {x: layer_title(kb, x, lang) for x in g.graph["layers"]}
     g.graph["name"] = a.client
     return g
+
+
+def _primary_facts(kb: KnowledgeBase) -> set[str]:
+    """The fact types the KB's outputs are made of, plus those named like a concept kind:
+    their nodes are titled by their value alone."""
+    out = {"metric", *(k for k in kb.fact_types if k in kb.concepts)}
+    for name in ("decision", "steps", "plan_steps", "milestones"):
+        specs = kb.outputs.get(name) or []
+        for spec in specs if isinstance(specs, list) else [specs]:
+            out.add(str(spec.get("fact", "")))
+    return out
+
+
+def _named_fields(a: Assessment, node: str, ft: Any, lang: str) -> list[str]:
+    """The titles of a derived fact's other fields that name a concept (the red flag and
+    the step of a repair attempt), so equal labels stay apart."""
+    fact = a.trace.facts.get(node)
+    if fact is None or ft is None or not ft.derived:
+        return []
+    out = []
+    for key in sorted(fact):
+        value = fact[key]
+        if key in ("fact", "id", "sid", ft.label_field) or not isinstance(value, str):
+            continue
+        title = value_title(a.kb, "", value, lang)
+        if title != value:
+            out.append(title)
+    return out
 
 
 def _merged(a: Assessment) -> dict[str, str]:
@@ -163,13 +203,15 @@ def _draw_goal(g: nx.DiGraph, a: Assessment, goal: Goal, lang: str) -> str:
     layer = ft.layer if ft else "evidence"
     named = [c for c in goal.constraints if ft is not None and c.field == ft.label_field
              and c.op == "eq"]
-    label = value_title(kb, goal.fact_type, named[0].value, lang) if named else goal.fact_type
+    label = value_title(kb, goal.fact_type, named[0].value, lang) if named else \
+        type_title(kb, goal.fact_type, lang)
     wanted = "; ".join(_test_text(c.field, c.op, _fmt(c.value)) for c in goal.constraints)
     nid = f"why-not:{goal.fact_type}:{wanted}"
     if nid in g:
         return nid
     g.add_node(nid, kind="missing", layer=layer, label=label,
-               note=f"{goal.fact_type}: {wanted}" if wanted else goal.fact_type,
+               note=(f"{goal.fact_type}: {wanted}" if wanted else goal.fact_type)
+               if lang == "en" else type_title(kb, goal.fact_type, lang),
                tooltip=f"{goal.kind}: {goal.fact_type} {wanted}".strip(), style="dashed",
                fact=goal.fact_type, rule="")
     for attempt in goal.attempts:
@@ -178,7 +220,8 @@ def _draw_goal(g: nx.DiGraph, a: Assessment, goal: Goal, lang: str) -> str:
         if rid not in g:
             rft = kb.fact_types.get(rule.then_fact)
             g.add_node(rid, kind="rule", layer=rft.layer if rft else layer,
-                       label=kb.text(rule.title, lang), note=rule.id,
+                       label=kb.text(rule.title, lang),
+                       note=rule.id if lang == "en" else " ".join(rule.guidance),
                        tooltip=f"{rule.id} · {' '.join(rule.guidance)}", style="dashed",
                        fact="", rule=rule.id)
             for i, prem in enumerate(attempt.premises):
@@ -190,13 +233,14 @@ def _draw_goal(g: nx.DiGraph, a: Assessment, goal: Goal, lang: str) -> str:
 def _draw_premise(g: nx.DiGraph, a: Assessment, rid: str, index: int, prem: Premise,
                   lang: str) -> None:
     """One pattern of a failed rule: a dashed edge from what it matched or missed."""
+    kb = a.kb
     failing = next((c for c in prem.checks if not c.held), None)
-    text = check_text(failing) if failing is not None else ""
+    text = check_label(kb, prem.fact_type, failing, lang) if failing is not None else ""
     if prem.negated:
         if not prem.held and prem.blocking:
             src = _ensure_fact(g, a, prem.blocking[0], lang)
-            g.add_edge(src, rid, style="dashed", label=f"not {prem.fact_type}", failed=True,
-                       rule=rid)
+            g.add_edge(src, rid, style="dashed", label=kb.ui_text("diagram_negated", lang),
+                       failed=True, rule=rid)
         return
     followed = prem.goal is not None and not prem.held and (
         prem.goal.attempts or prem.goal.kind != "derived")
@@ -211,7 +255,9 @@ def _draw_premise(g: nx.DiGraph, a: Assessment, rid: str, index: int, prem: Prem
     elif prem.fact is None:
         src = f"{rid}#{index}"
         g.add_node(src, kind="condition", layer=g.nodes[rid]["layer"],
-                   label=f"no {prem.fact_type}", note=text, tooltip=text, fact="", rule="")
+                   label=for_kb(kb, lang).format(kb.ui_text("diagram_none", lang),
+                                                 what=type_title(kb, prem.fact_type, lang)),
+                   note=text, tooltip=text, fact="", rule="")
         g.add_edge(src, rid, style="dashed", label="", failed=True, rule=rid)
 
 
@@ -221,14 +267,46 @@ def _ensure_fact(g: nx.DiGraph, a: Assessment, ref: FactRef, lang: str) -> str:
     if rid in g:
         return str(rid)
     if ref.id not in g:
-        label = value_title(a.kb, ref.type, ref.label, lang) if ref.label else ref.type
+        label = value_title(a.kb, ref.type, ref.label, lang) if ref.label else \
+            type_title(a.kb, ref.type, lang)
         g.add_node(ref.id, kind="value" if ref.label else "fact", layer=ref.layer,
-                   label=label, note=ref.label or "", tooltip=ref.id, fact=ref.type, rule="")
+                   label=label, note=(ref.label or "") if lang == "en" else "",
+                   tooltip=ref.id, fact=ref.type, rule="")
     return ref.id
 
 
 _SYM = {"eq": "=", "neq": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "in": "in",
         "any": "any"}
+
+
+def check_label(kb: KnowledgeBase, fact_type: str, c: Check, lang: str) -> str:
+    """A failed condition in ``lang``: the field's name, what was needed, what the case had
+    (the English form, with parameter names, is :func:`check_text`)."""
+    if lang == "en" or "diagram_check" not in kb.ui:
+        return check_text(c)
+    lx = for_kb(kb, lang)
+    if c.op == "any":
+        return f" {kb.ui_text('explain_or', lang)} ".join(
+            "(" + lx.join(check_label(kb, fact_type, x, lang) for x in o) + ")"
+            for o in c.options) if "explain_or" in kb.ui else check_text(c)
+    field = next((kb.ui_text(k, lang) for k in (f"field_{c.field}", f"explain_field_{c.field}")
+                  if k in kb.ui), type_title(kb, fact_type, lang))
+
+    def shown(v: Any) -> str:
+        if isinstance(v, (list, tuple)):
+            return lx.join(shown(x) for x in v)
+        if isinstance(v, str):
+            return value_title(kb, fact_type, v, lang)
+        return lx.num(v) if isinstance(v, (int, float)) else _fmt(v)
+
+    actual = kb.ui_text("diagram_absent", lang) if c.actual is None else shown(c.actual)
+    if c.op == "ex":
+        return lx.format(kb.ui_text("diagram_check_present", lang), field=field,
+                         actual=actual)
+    return lx.format(kb.ui_text("diagram_check", lang), field=field,
+                     op=_SYM.get(c.op, c.op).replace("!=", "≠").replace(">=", "≥")
+                     .replace("<=", "≤").replace("in", "∈"),
+                     required=shown(c.required), actual=actual)
 
 
 def check_text(c: Check) -> str:

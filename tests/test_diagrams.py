@@ -261,3 +261,13 @@ def test_regeneration_script_check_mode() -> None:
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "diagrams.py"), "--check"],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_cli_refuses_png_to_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from partways.cli import graph as graph_cli
+
+    monkeypatch.setattr(graph_cli, "_stdout_is_terminal", lambda: True)
+    result = CliRunner().invoke(main, ["graph", "rules", "--format", "png"])
+    assert result.exit_code == 2
+    assert "binary format" in result.output and "-o FILE" in result.output
+    assert CliRunner().invoke(main, ["graph", "rules", "--format", "dot"]).exit_code == 0

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 import partways
 from partways import diagram
 from partways.cli.main import main
+from partways.lang import for_kb
 from partways.report import render_html
 
 from _paths import EXAMPLES
@@ -42,9 +43,10 @@ def test_report_shows_decision_signals_steps_plan(kb: partways.KnowledgeBase,
     for s in data["next_steps"]:
         assert s["title"] in page
     assert data["plan"] is not None
-    assert data["plan"]["notify_on"] in page and data["plan"]["end_on"] in page
+    day = for_kb(abuse.kb, "en").date  # dates as the reader reads them; ISO stays in JSON
+    assert day(data["plan"]["notify_on"]) in page and day(data["plan"]["end_on"]) in page
     for s in data["plan"]["steps"]:
-        assert s["date"] in page and s["title"] in page
+        assert day(s["date"]) in page and s["title"] in page
     assert data["reason"]["rule"] in page  # the explanation names the rules
     for section in ("decision", "signals", "steps", "plan", "explanation", "graph"):
         assert f'<section id="{section}"' in page
