@@ -49,6 +49,9 @@ def describe_fact(kb: KnowledgeBase, fact: dict[str, Any], lang: str) -> str:
         elif isinstance(value, str) and spec is not None and spec.enum \
                 and value in spec.enum and f"value_{value}" in kb.ui:
             value = ui(f"value_{value}", lang)
+        elif isinstance(value, str) and spec is not None and spec.enum \
+                and (concept := _concept_title(kb, value, lang)) is not None:
+            value = concept  # a step or signal named by its key: its title
         elif isinstance(value, str):
             value = isolate(kb, value, lang)
         details.append(f"{ui(f'field_{key}', lang) if f'field_{key}' in kb.ui else key}: {value}")
@@ -60,6 +63,13 @@ def describe_fact(kb: KnowledgeBase, fact: dict[str, Any], lang: str) -> str:
     if fact.get("ref"):
         line += f" [{fact['ref']}]"
     return line
+
+
+def _concept_title(kb: KnowledgeBase, key: str, lang: str) -> str | None:
+    for items in kb.concepts.values():
+        if key in items:
+            return kb.text(items[key].title, lang)
+    return None
 
 
 def render_text(a: Assessment, lang: str = "en") -> str:
@@ -89,7 +99,7 @@ def render_text(a: Assessment, lang: str = "en") -> str:
         sev = ui(f"severity_{s.severity}", lang)
         status = f" · {ui(f'status_{s.status}', lang)}" if s.status and s.status != "active" \
             else ""
-        lines.append(f"  • [{sev}]{status} {title} — {s.id} ({', '.join(s.guidance)})")
+        lines.append(f"  • [{sev}]{status} {title} ({', '.join(s.guidance)})")
         for ev in s.evidence:
             fact = a.trace.facts.get(ev)
             if fact is not None:
@@ -102,7 +112,9 @@ def render_text(a: Assessment, lang: str = "en") -> str:
     for i, st in enumerate(a.next_steps, 1):
         c = kb.concept(sconcept, st.id)
         title = kb.text(c.title, lang) if c else st.id
-        extra = f" — {', '.join(st.signals)}" if st.signals else ""
+        flags = [kb.text(fc.title, lang) if (fc := kb.concept(fconcept, sig)) else sig
+                 for sig in st.signals]
+        extra = f" — {'; '.join(flags)}" if flags else ""
         status = f" [{st.status}]" if st.status and st.status != "untried" else ""
         lines.append(f"  {i}. {title}{status}{extra}")
         lines.append(f"     {ui('guidance', lang)}: {guidance_refs(kb, st.guidance)}")
