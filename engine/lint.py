@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -549,6 +550,51 @@ class LetterTemplates(Check):
                                        letter.origins.get(lang), "warning")
 
 
+class Glossary(Check):
+    id = "glossary"
+    description = ("Texts use the glossary's preferred terms (glossary.yaml): a line holding "
+                   "a listed variant to avoid is reported with the term to use instead.")
+    severity = "warning"
+
+    def finalize(self, ctx: Context) -> Iterable[Problem]:
+        avoid = glossary_variants(ctx.kb.roots)
+        if not avoid:
+            return
+        for root in ctx.kb.roots:
+            for path in sorted(Path(root).rglob("*.yaml")):
+                if path.name == GLOSSARY:
+                    continue
+                lines = path.read_text("utf-8").splitlines()
+                for n, line in enumerate(lines, 1):
+                    for lang, variant, use, pattern in avoid:
+                        if pattern.search(line):
+                            yield self.problem(f"'{variant}' ({lang}): the glossary's term is "
+                                               f"'{use}'", Source(str(path), n))
+
+
+GLOSSARY = "glossary.yaml"
+
+
+def glossary_variants(roots: Sequence[str]) -> list[tuple[str, str, str, re.Pattern[str]]]:
+    """(language, variant, preferred term, whole-word pattern) for every variant the
+    glossaries of ``roots`` list under ``avoid`` (a later root's entry replaces one)."""
+    entries: dict[str, Any] = {}
+    for root in roots:
+        path = Path(root) / GLOSSARY
+        doc = _read(path) if path.is_file() else None
+        if doc is not None and isinstance(doc.data, dict):
+            entries.update(doc.data.get("glossary") or {})
+    out = []
+    for _concept, langs in sorted(entries.items()):
+        for lang, spec in sorted((langs or {}).items()):
+            if not isinstance(spec, dict):
+                continue
+            for variant in spec.get("avoid") or ():
+                pattern = re.compile(rf"(?<!\w){re.escape(str(variant))}(?!\w)")
+                out.append((lang, str(variant), str(spec.get("use", "")), pattern))
+    return out
+
+
 class Examples(Check):
     id = "examples"
     description = ("Every rule has examples (tests/rule_examples/**/<rule id>.yaml) with a "
@@ -595,9 +641,63 @@ class Examples(Check):
                                            f"(expect: {kind})", r.origin)
 
 
+class TableJoins(Check):
+    id = "table-values"
+    description = ("A table value a rule joins on can be matched: when a pattern tests a "
+                   "field against a table row's field, every row's value there is one some "
+                   "rule concludes (e.g. a repair that needs a situation no rule concludes "
+                   "could never apply).")
+    whole_kb = True
+
+    def finalize(self, ctx: Context) -> Iterable[Problem]:
+        kb = ctx.kb
+        tables = {t.fact: t for t in kb.tables}
+        reported: set[tuple[str, str, Any]] = set()
+        for r in kb.rules:
+            bound: dict[str, str] = {}
+            for p in r.when:
+                for c in p.where:
+                    if not (isinstance(c, Test) and c.op == "eq" and isinstance(c.operand, Ref)):
+                        continue
+                    table = tables.get(bound.get(c.operand.alias, ""))
+                    ft = kb.fact_types.get(p.fact)
+                    if table is None or ft is None or not ft.derived:
+                        continue
+                    given = _concluded_values(kb, p.fact, c.field)
+                    if given is None:
+                        continue
+                    for row in table.rows:
+                        value = row.get(c.operand.field)
+                        key = (table.name, c.operand.field, value)
+                        if value is None or value in given or key in reported:
+                            continue
+                        reported.add(key)
+                        yield self.problem(
+                            f"table '{table.name}': {c.operand.field} '{value}' is never "
+                            f"concluded as '{p.fact}.{c.field}' by any rule, so rule "
+                            f"'{r.id}' can never match that row (e.g. a repair whose "
+                            "condition can never hold)", table.origin)
+                if p.alias and not p.negated:
+                    bound[p.alias] = p.fact
+
+
+def _concluded_values(kb: KnowledgeBase, fact: str, fld: str) -> set[Any] | None:
+    """Constant values rules conclude for ``fact.fld``; None when some rule computes it."""
+    out: set[Any] = set()
+    for r in kb.rules:
+        if r.then_fact != fact:
+            continue
+        expr = r.then.get(fld)
+        if not isinstance(expr, Const):
+            return None
+        out.add(expr.value)
+    return out
+
+
 CHECKS: tuple[type[Check], ...] = (
     LoadProblems, DuplicateIds, GuidanceIds, SourceIds, Translations, References, Parameters,
-    DataFlow, Unreachable, Cycles, ConflictingDecisions, LetterTemplates, Examples,
+    DataFlow, Unreachable, Cycles, ConflictingDecisions, LetterTemplates, Glossary,
+    Examples, TableJoins,
 )
 
 
@@ -673,6 +773,7 @@ def fields_of_type(kb: KnowledgeBase, fact: str) -> dict[str, str]:
     ft = kb.fact_types[fact]
     out = {n: s.type for n, s in ft.fields.items()}
     out.update({f"{n}_age": "integer" for n, s in ft.fields.items() if s.type == "date"})
+    out.setdefault("id", "string")  # every fact has one (a rule may copy "@alias.id")
     return out
 
 
