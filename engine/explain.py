@@ -523,8 +523,11 @@ def why_not(a: Assessment, target: str, *, depth: int = DEFAULT_DEPTH) -> WhyNot
     ix = _Index(a.kb, a.trace)
     wanted = target_goals(a.kb, target)
     goals = tuple(_goal(ix, ft, cons, depth, frozenset()) for ft, cons in wanted)
+    # the KB's default decision holds when no rule concluded one
+    default = a.decision_node is None and target == a.decision
     return WhyNot(a.client, a.case.as_of.isoformat(), a.decision, target,
-                  any(g.present for g in goals), goals, depth, dict(a.trace.params))
+                  default or any(g.present for g in goals), goals, depth,
+                  dict(a.trace.params))
 
 
 def rule_attempt(a: Assessment, rule: Rule, *, depth: int = 0) -> Attempt:

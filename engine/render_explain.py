@@ -72,9 +72,15 @@ class _Words:
         return field == "value" and fact_type == "metric"
 
     def title(self, fact: FactRef) -> str:
-        """What a fact is, in words: a measure with its value, a case record as the
-        assessment shows it, or '<kind>: <concept title> (<key>)'."""
+        """What a fact is, in words: the KB's title template for its type
+        (``explain_title_<type>``, its fields as placeholders), a measure with its value,
+        a case record as the assessment shows it, or '<kind>: <concept title>'."""
         ft = self.kb.fact_types.get(fact.type)
+        key = f"explain_title_{fact.type}"
+        if key in self.kb.ui and ft is not None:
+            values = {name: "" for name in ft.fields}
+            values.update({k: self.value(v) for k, v in fact.fields.items()})
+            return self.ui(key, **values)
         if fact.type == "metric" and fact.label in self.metrics:
             m = self.metrics[fact.label]
             return f"{self.kb.text(m.title, self.lang)}: {self.value(fact.fields.get('value'))}"
@@ -234,6 +240,18 @@ def sentence(w: _Words, fact_type: str, c: Check, fact: FactRef | None) -> str:
         return _measure(w, fact_type, c.field, fact, c.actual) if c.held else \
             w.ui("cond_join", measure=_measure(w, fact_type, c.field, fact, None),
                  need=w.ui("need_ex_failed"))
+    ft = w.kb.fact_types.get(fact_type)
+    if ft is not None and c.field == ft.label_field and c.op in ("eq", "neq", "in"):
+        # the fact's own name: said with the title of what it names
+        names = c.required if isinstance(c.required, (list, tuple)) else [c.required]
+        measure = w.ui("cond_measure", what=w.type_name(fact_type),
+                       value=w.label(fact_type, c.actual)) if c.actual is not None else \
+            w.ui("cond_missing", what=w.type_name(fact_type))
+        if c.held and c.op == "eq":
+            return measure
+        required = f" {w.ui('explain_or')} ".join(w.label(fact_type, n) for n in names)
+        return w.ui("cond_join", measure=measure,
+                    need=w.ui(f"need_{c.op}_{state}", required=required))
     measure = _measure(w, fact_type, c.field, fact, c.actual)
     if c.op == "eq" and c.held:
         return measure
@@ -285,7 +303,7 @@ def _looked_for(w: _Words, p: Premise) -> str:
             what = f"{what}: {w.label(p.fact_type, c.required)}"
             continue
         conds.append(_need(w, p.fact_type, Constraint(c.field, c.op, c.required), held=True))
-    return w.ui("explain_with", what=what, conds=w.semi().join(conds)) if conds else what
+    return w.ui("explain_where", what=what, conds=w.semi().join(conds)) if conds else what
 
 
 def describe(w: _Words, f: FactRef) -> str:
@@ -301,6 +319,8 @@ def describe(w: _Words, f: FactRef) -> str:
 def _item(w: _Words, f: FactRef) -> str:
     """A fact as an item of a summary list: its name, then its date and enum values."""
     ft = w.kb.fact_types.get(f.type)
+    if f"explain_title_{f.type}" in w.kb.ui:
+        return w.title(f)
     name = w.label(f.type, f.label) if f.label is not None else w.type_name(f.type)
     extra = []
     if ft is not None:
@@ -340,41 +360,42 @@ def why_summary(kb: KnowledgeBase, why: Why, lang: str = "en") -> list[str]:
                   reasons=w.semi().join(w.rule_title(r) for r in reasons))]
     flags: dict[str, FactRef] = {}
     found: dict[str, FactRef] = {}
-    opened: dict[str, list[FactRef]] = {}
+    layer: dict[str, list[FactRef]] = {}  # the remediation layer's facts, by type
     finding_types = [spec["fact"] for spec in kb.outputs.get("findings", [])]
+    repair_types = [spec["fact"] for spec in kb.outputs.get("repairs", [])]
     for d in _walk(root):
         if d.fact.type in finding_types and d.fact.label not in flags:
             flags[str(d.fact.label)] = d.fact
+        if d.fact.type in repair_types:
+            layer.setdefault(d.fact.type, []).append(d.fact)
         for s in d.supports:
             for p in s.premises:
                 for f in p.instead:
                     if _is_case(w, f.fact.type):
                         found.setdefault(f.fact.id, f.fact)
+                    elif f.fact.type in repair_types:
+                        layer.setdefault(f.fact.type, []).append(f.fact)
                 if not p.negated and p.fact is not None and _is_case(w, p.fact.type) \
                         and p.fact.label is not None:
                     found.setdefault(p.fact.id, p.fact)
-    found = {k: f for k, f in found.items() if f.label is not None}
-    for s in node.supports:
-        for p in s.premises:
-            if p.negated or p.fact is None or p.derivation is None or \
-                    p.derivation.rule is None or p.fact.type in finding_types:
-                continue
-            opened.setdefault(p.fact.type, [])
-            if p.fact not in opened[p.fact.type]:
-                opened[p.fact.type].append(p.fact)
     if flags:
         lines.append(w.ui("explain_summary_flags", items=w.semi().join(
             _flag(w, f) for f in flags.values())))
-    if found:
+    for ftype in repair_types:  # in the manifest's order
+        facts = sorted(layer.get(ftype, []), key=_by_date)
+        if not facts:
+            continue
+        items = w.semi().join(dict.fromkeys(_item(w, f) for f in facts))
+        key = next((k for k in (f"explain_summary_type_{ftype}_{why.decision}",
+                                f"explain_summary_type_{ftype}") if k in kb.ui), None)
+        lines.append(w.ui(key, items=items) if key else
+                     w.ui("explain_summary_type", type=w.type_name(ftype), items=items))
+    found = {k: f for k, f in found.items() if f.label is not None}
+    if found and not layer:
         key = f"explain_summary_found_{why.decision}"
         key = key if key in kb.ui else "explain_summary_found"
         lines.append(w.ui(key, items=w.semi().join(
             _item(w, f) for f in sorted(found.values(), key=_by_date))))
-    for ftype, facts in opened.items():
-        key = f"explain_summary_type_{ftype}"
-        items = w.semi().join(dict.fromkeys(_item(w, f) for f in facts))
-        lines.append(w.ui(key, items=items) if key in kb.ui else
-                     w.ui("explain_summary_type", type=w.type_name(ftype), items=items))
     return lines[:4]
 
 
@@ -461,8 +482,11 @@ def render_why(kb: KnowledgeBase, why: Why, lang: str = "en") -> str:
 
 
 def _fact_block(w: _Words, d: Derivation, depth: int, lines: list[Line], seen: set[str],
-                bullet: str, negs: list[Premise]) -> None:
-    """A derived fact: its title and guidance, then what it rests on."""
+                bullet: str, negs: list[Premise], extra: list[Premise] | None = None,
+                context: frozenset[str] = frozenset()) -> None:
+    """A derived fact: its title and guidance, then what it rests on. ``negs`` and
+    ``extra`` are conditions of the firing that bound it, said under it; ``context``
+    the facts of the blocks around it (not repeated)."""
     if d.fact.id in seen:
         lines.append((depth, f"{bullet}{w.title(d.fact)} {w.ui('explain_see_above')}"))
         return
@@ -471,6 +495,7 @@ def _fact_block(w: _Words, d: Derivation, depth: int, lines: list[Line], seen: s
     items: list[Premise] = []
     negs = list(negs)
     node = d
+    chain = {d.fact.id}
     while True:
         sups = node.supports
         if len(sups) != 1:
@@ -487,11 +512,13 @@ def _fact_block(w: _Words, d: Derivation, depth: int, lines: list[Line], seen: s
         if nxt is None:
             break
         seen.add(nxt.fact.id)
+        chain.add(nxt.fact.id)
         node = nxt
+    context = context | chain
     refs = w.refs(rules)
     lines.append((depth, f"{bullet}{w.title(d.fact)}" + (f" ({refs})" if refs else "")))
-    for p in items:
-        _premise(w, p, depth + 1, lines, seen)
+    for p in [*items, *(extra or [])]:
+        _premise(w, p, depth + 1, lines, seen, context)
     if len(node.supports) > 1:
         groups: dict[str, list[Support]] = {}
         for s in node.supports:
@@ -500,35 +527,56 @@ def _fact_block(w: _Words, d: Derivation, depth: int, lines: list[Line], seen: s
             src = w.sources(rule_id)
             lines.append((depth + 1, f"{w.rule_title(rule_id)} ({w.refs([rule_id])}"
                                      + (f"{w.semi()}{src}" if src else "") + "):"))
-            for k, s in enumerate(group, 1):
-                _support(w, s, depth + 2, lines, seen, f"{k}. " if len(group) > 1 else "– ")
-    _negations(w, negs, depth + 1, lines)
+            _supports(w, group, depth + 2, lines, seen, context)
+    _negations(w, negs, depth + 1, lines, seen)
 
 
-def _support(w: _Words, s: Support, depth: int, lines: list[Line], seen: set[str],
-             bullet: str) -> None:
-    """One firing among several: its subject (the derived fact it binds) with the
-    firing's other conditions; a firing on several derived facts lists them all."""
-    negs = [p for p in s.premises if p.negated]
-    subjects = [p for p in s.premises if not p.negated and p.derivation is not None
-                and p.derivation.rule is not None]
-    for p in s.premises:
-        if not p.negated and p not in subjects:
-            _premise(w, p, depth, lines, seen)
-    if len(subjects) == 1:
-        assert subjects[0].derivation is not None
-        _fact_block(w, subjects[0].derivation, depth, lines, seen, bullet, negs)
-        return
-    for p in subjects:
-        assert p.derivation is not None
-        _fact_block(w, p.derivation, depth, lines, seen, "• ", [])
-    _negations(w, negs, depth, lines)
+def _subject(s: Support) -> Premise | None:
+    """The derived fact a firing is about (its first derived premise)."""
+    return next((p for p in s.premises if not p.negated and p.derivation is not None
+                 and p.derivation.rule is not None), None)
 
 
-def _premise(w: _Words, p: Premise, depth: int, lines: list[Line], seen: set[str]) -> None:
+def _supports(w: _Words, group: list[Support], depth: int, lines: list[Line],
+              seen: set[str], context: frozenset[str]) -> None:
+    """The firings of one rule, grouped by their subject (e.g. one red flag with every
+    attempt that counted for it), numbered when there are several."""
+    by_subject: dict[str, list[Support]] = {}
+    for s in group:
+        subj = _subject(s)
+        by_subject.setdefault(subj.fact.id if subj and subj.fact else "", []).append(s)
+    numbered = len(by_subject) > 1
+    for k, (sid, sups) in enumerate(by_subject.items(), 1):
+        bullet = f"{k}. " if numbered else "– "
+        negs: list[Premise] = []
+        extra: list[Premise] = []
+        keys: set[tuple[Any, ...]] = set()
+        for s in sups:
+            for p in s.premises:
+                if p.fact is not None and p.fact.id == sid:
+                    continue
+                key = (p.negated, p.fact.id if p.fact else None, p.fact_type,
+                       tuple((c.field, c.op, str(c.required)) for c in p.checks))
+                if key in keys:
+                    continue
+                keys.add(key)
+                (negs if p.negated else extra).append(p)
+        subj = _subject(sups[0])
+        if subj is None or subj.derivation is None:
+            for p in extra:
+                _premise(w, p, depth, lines, seen, context)
+            _negations(w, negs, depth, lines, seen)
+            continue
+        _fact_block(w, subj.derivation, depth, lines, seen, bullet, negs, extra, context)
+
+
+def _premise(w: _Words, p: Premise, depth: int, lines: list[Line], seen: set[str],
+             context: frozenset[str] = frozenset()) -> None:
+    if p.fact is not None and p.fact.id in context:
+        return  # the block around already says it
     d = p.derivation
     if d is not None and d.rule is not None:
-        _fact_block(w, d, depth, lines, seen, "• ", [])
+        _fact_block(w, d, depth, lines, seen, "• ", [], context=context)
         return
     ft = w.kb.fact_types.get(p.fact_type)
     if ft is not None and ft.table:
@@ -557,22 +605,30 @@ def _leaf(w: _Words, d: Derivation | None, p: Premise | None, depth: int,
         lines.append((depth + 1, f"– {describe(w, e.fact)}"))
 
 
-def _negations(w: _Words, negs: list[Premise], depth: int, lines: list[Line]) -> None:
+def _negations(w: _Words, negs: list[Premise], depth: int, lines: list[Line],
+               shown: set[str] | None = None) -> None:
     """What the "no such fact" conditions looked for, and what was found instead (each
-    record once, with why it did not count under each rule that examined it)."""
+    record once, with why it did not count under each rule that examined it; facts
+    ``shown`` above are not repeated)."""
     if not negs:
         return
     looked = f", {w.ui('explain_or')} ".join(dict.fromkeys(_looked_for(w, p) for p in negs))
     found: dict[str, list[Found]] = {}
     facts: dict[str, FactRef] = {}
+    above = False
     for p in negs:
         for f in p.instead:
+            if shown is not None and f.fact.id in shown:
+                above = True
+                continue
             found.setdefault(f.fact.id, []).append(f)
             facts[f.fact.id] = f.fact
     if not found:
-        lines.append((depth, w.ui("explain_looked_for_none", what=looked)))
+        key = "explain_looked_for_above" if above else "explain_looked_for_none"
+        lines.append((depth, w.ui(key, what=looked)))
         return
-    lines.append((depth, w.ui("explain_looked_for", what=looked)))
+    key = "explain_looked_for_more" if above else "explain_looked_for"
+    lines.append((depth, w.ui(key, what=looked)))
     for fid in sorted(found, key=lambda i: _by_date(facts[i])):
         lines.append((depth + 1, f"– {describe(w, facts[fid])}"))
         reasons = []
@@ -657,6 +713,9 @@ def _ranked(g: Goal) -> list[Attempt]:
 
 def why_not_short(w: _Words, wn: WhyNot, out: list[Line]) -> None:
     """The short answer of why-not as outline lines: the nearest way and what it lacks."""
+    if wn.holds and not any(g.present for g in wn.goals):
+        out.append((0, w.ui("explain_default_decision", what=w.decision(wn.decision))))
+        return
     if wn.holds:
         out.append((0, w.ui("explain_already_holds")))
         for g in wn.goals:
