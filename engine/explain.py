@@ -14,7 +14,7 @@ Domain-free: fact types, fields and outputs come from the KB.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import QueryError, did_you_mean
@@ -108,6 +108,13 @@ class Why:
     query: str | None
     roots: tuple[Derivation, ...]
     default: bool = False  # the decision is the KB default: no rule concluded one
+    kb: KnowledgeBase | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        """The JSON form (docs/EXPLAIN.md), texts in ``lang``."""
+        from .render_explain import why_dict
+
+        return why_dict(_kb_of(self.kb), self, lang)
 
 
 @dataclass(frozen=True)
@@ -159,6 +166,19 @@ class WhyNot:
     holds: bool
     goals: tuple[Goal, ...]
     depth: int
+    kb: KnowledgeBase | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        """The JSON form (docs/EXPLAIN.md), texts in ``lang``."""
+        from .render_explain import why_not_dict
+
+        return why_not_dict(_kb_of(self.kb), self, lang)
+
+
+def _kb_of(kb: KnowledgeBase | None) -> KnowledgeBase:
+    from .knowledge import load_kb
+
+    return kb if kb is not None else load_kb()
 
 
 # --------------------------------------------------------------------------- shared
@@ -269,7 +289,7 @@ def why(a: Assessment, node: str | None = None) -> Why:
         ids = resolve_node(a, node)
     memo: dict[str, Derivation] = {}
     roots = tuple(_derive(kb, trace, fired, fid, memo) for fid in ids)
-    return Why(a.client, a.case.as_of.isoformat(), a.decision, node, roots, default)
+    return Why(a.client, a.case.as_of.isoformat(), a.decision, node, roots, default, a.kb)
 
 
 def resolve_node(a: Assessment, query: str) -> list[str]:
@@ -375,7 +395,7 @@ def why_not(a: Assessment, target: str, *, depth: int = DEFAULT_DEPTH) -> WhyNot
     wanted = target_goals(a.kb, target)
     goals = tuple(_goal(ix, ft, cons, depth, frozenset()) for ft, cons in wanted)
     return WhyNot(a.client, a.case.as_of.isoformat(), a.decision, target,
-                  any(g.present for g in goals), goals, depth)
+                  any(g.present for g in goals), goals, depth, a.kb)
 
 
 def rule_attempt(a: Assessment, rule: Rule, *, depth: int = 0) -> Attempt:
