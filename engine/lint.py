@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -549,6 +550,51 @@ class LetterTemplates(Check):
                                        letter.origins.get(lang), "warning")
 
 
+class Glossary(Check):
+    id = "glossary"
+    description = ("Texts use the glossary's preferred terms (glossary.yaml): a line holding "
+                   "a listed variant to avoid is reported with the term to use instead.")
+    severity = "warning"
+
+    def finalize(self, ctx: Context) -> Iterable[Problem]:
+        avoid = glossary_variants(ctx.kb.roots)
+        if not avoid:
+            return
+        for root in ctx.kb.roots:
+            for path in sorted(Path(root).rglob("*.yaml")):
+                if path.name == GLOSSARY:
+                    continue
+                lines = path.read_text("utf-8").splitlines()
+                for n, line in enumerate(lines, 1):
+                    for lang, variant, use, pattern in avoid:
+                        if pattern.search(line):
+                            yield self.problem(f"'{variant}' ({lang}): the glossary's term is "
+                                               f"'{use}'", Source(str(path), n))
+
+
+GLOSSARY = "glossary.yaml"
+
+
+def glossary_variants(roots: Sequence[str]) -> list[tuple[str, str, str, re.Pattern[str]]]:
+    """(language, variant, preferred term, whole-word pattern) for every variant the
+    glossaries of ``roots`` list under ``avoid`` (a later root's entry replaces one)."""
+    entries: dict[str, Any] = {}
+    for root in roots:
+        path = Path(root) / GLOSSARY
+        doc = _read(path) if path.is_file() else None
+        if doc is not None and isinstance(doc.data, dict):
+            entries.update(doc.data.get("glossary") or {})
+    out = []
+    for _concept, langs in sorted(entries.items()):
+        for lang, spec in sorted((langs or {}).items()):
+            if not isinstance(spec, dict):
+                continue
+            for variant in spec.get("avoid") or ():
+                pattern = re.compile(rf"(?<!\w){re.escape(str(variant))}(?!\w)")
+                out.append((lang, str(variant), str(spec.get("use", "")), pattern))
+    return out
+
+
 class Examples(Check):
     id = "examples"
     description = ("Every rule has examples (tests/rule_examples/**/<rule id>.yaml) with a "
@@ -597,7 +643,8 @@ class Examples(Check):
 
 CHECKS: tuple[type[Check], ...] = (
     LoadProblems, DuplicateIds, GuidanceIds, SourceIds, Translations, References, Parameters,
-    DataFlow, Unreachable, Cycles, ConflictingDecisions, LetterTemplates, Examples,
+    DataFlow, Unreachable, Cycles, ConflictingDecisions, LetterTemplates, Glossary,
+    Examples,
 )
 
 

@@ -120,6 +120,9 @@ BROKEN = [
     ("letters", "warning", {"letters/email.yaml": "channel: email\ntitle: {en: Mail, ar: بريد, fa: ایمیل}\n"
                             "guidance: [MINI-01]\ntemplates:\n  en: Hi\n  ar: أهلًا\n  fa: سلام\n"},
      "has a en template but no en grievance word list"),
+    ("glossary", "warning", {"glossary.yaml": "glossary:\n  red_flag:\n    ar: {use: علامة حمراء, avoid: [مؤشر تحذيري]}\n",
+                             "ui.yaml": "ui:\n  flag: {en: Flag, ar: مؤشر تحذيري واحد, fa: پرچم}\n  ok: {en: Ok, ar: مؤشر تحذيريّ, fa: خوب}\n"},
+     "'مؤشر تحذيري' (ar): the glossary's term is 'علامة حمراء'"),
     ("examples", "warning", {"rules/x.yaml": rule("sig.x", "[{fact: signal, as: s}]",
                                                   "{fact: next_step, step: talk}")},
      "rule 'sig.x' has no examples"),

@@ -1,0 +1,203 @@
+"""Language-aware formatting, in one place: every renderer writes numbers, dates, lists,
+arrows, quotes and counted nouns through a :class:`Lang`.
+
+What is a word comes from the KB (its texts); what is *typography* of a language lives
+here: the list and clause separators, the arrow of a change (mirrored for a right-to-left
+language, so "before → after" still reads from the old value to the new), quotation
+marks, the digits (one choice per language: Persian digits in ``fa``, Western digits in
+``en`` and ``ar``, as the KB's own Arabic texts write them), brackets for a status.
+
+Counted nouns use ICU plural syntax inside a KB text, so the KB states the forms and the
+language's plural rules (CLDR, through Babel) pick one::
+
+    ar: "{n, plural, one {يوم واحد} two {يومان} few {# أيام} many {# يومًا} other {# يوم}}"
+
+Dates: Babel's localised Gregorian date (month names in the reader's language); for
+Persian the Solar Hijri date first (jdatetime) with the Gregorian date beside it. ISO
+dates stay in JSON and calendars.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+FSI, PDI = "\u2068", "\u2069"  # first-strong isolate, pop directional isolate
+
+_PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+_WESTERN = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+
+
+@dataclass(frozen=True)
+class _Style:
+    list_sep: str
+    clause_sep: str
+    quotes: tuple[str, str]
+    persian_digits: bool
+    decimal: str
+    solar_hijri: bool
+
+
+_LATIN = _Style(", ", "; ", ("“", "”"), False, ".", False)
+_STYLES = {
+    "en": _LATIN,
+    "ar": _Style("، ", "؛ ", ("«", "»"), False, ".", False),
+    "fa": _Style("، ", "؛ ", ("«", "»"), True, "٫", True),
+}
+
+
+class Lang:
+    """The typography of one language; ``rtl`` comes from the KB's manifest."""
+
+    def __init__(self, code: str, rtl: bool = False) -> None:
+        self.code, self.rtl = code, rtl
+        self.style = _STYLES.get(code, _LATIN)
+
+    @property
+    def arrow(self) -> str:
+        """From the old to the new: points along the reading direction."""
+        return "←" if self.rtl else "→"
+
+    @property
+    def sep(self) -> str:
+        return self.style.list_sep
+
+    @property
+    def semi(self) -> str:
+        return self.style.clause_sep
+
+    def join(self, items: Any, sep: str | None = None) -> str:
+        """Items joined with the language's list separator (``sep`` overrides)."""
+        return (self.sep if sep is None else sep).join(str(x) for x in items)
+
+    def quote(self, text: str) -> str:
+        q0, q1 = self.style.quotes
+        return f"{q0}{self.isolate(text)}{q1}"
+
+    def isolate(self, text: str) -> str:
+        """``text`` in Unicode isolates in right-to-left output, so a name or a note in
+        another script keeps its own direction without reordering the line around it."""
+        if not self.rtl or not text or (text.startswith(FSI) and text.endswith(PDI)):
+            return text
+        return f"{FSI}{text}{PDI}"
+
+    def bracket(self, text: str) -> str:
+        """A status or severity in its own brackets (mirrored by the bidi algorithm)."""
+        return f"[{text}]"
+
+    def digits(self, text: str) -> str:
+        """The digits of ``text`` in the language's one choice of digits."""
+        return text.translate(_PERSIAN) if self.style.persian_digits else text
+
+    def num(self, value: Any) -> str:
+        """A number as the language writes it (other values as they are)."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return str(value)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        text = f"{value:.2f}".rstrip("0").rstrip(".") if isinstance(value, float) \
+            else str(value)
+        if self.style.decimal != ".":
+            text = text.replace(".", self.style.decimal)
+        return self.digits(text)
+
+    def date(self, day: dt.date | str | None) -> str:
+        """A date for the reader: localised month names; Solar Hijri first in Persian,
+        with the Gregorian date beside it."""
+        if day is None:
+            return "—"
+        if isinstance(day, str):
+            day = dt.date.fromisoformat(day)
+        greg = _gregorian(day, self.code)
+        if self.style.solar_hijri:
+            return f"{self.digits(_solar_hijri(day))} ({self.digits(greg)})"
+        return greg
+
+    def plural(self, text: str, **args: Any) -> str:
+        """Expand every ``{name, plural, ...}`` block of ``text`` for ``args[name]``."""
+        return _expand(text, self, args)
+
+    def format(self, text: str, **args: Any) -> str:
+        """A KB text with its placeholders filled: plural blocks first, numbers in the
+        language's digits."""
+        text = self.plural(text, **args)
+        if not args:
+            return text
+        shown = {k: self.num(v) if isinstance(v, (int, float)) and not isinstance(v, bool)
+                 else v for k, v in args.items()}
+        return text.format(**shown)
+
+
+@cache
+def lang_of(code: str, rtl: bool = False) -> Lang:
+    return Lang(code, rtl)
+
+
+def for_kb(kb: Any, code: str) -> Lang:
+    """The :class:`Lang` of ``code`` in ``kb`` (right to left as its manifest says)."""
+    return lang_of(code, code in kb.rtl)
+
+
+def to_western(text: str) -> str:
+    return text.translate(_WESTERN)
+
+
+@cache
+def _gregorian(day: dt.date, code: str) -> str:
+    try:
+        from babel.dates import format_date
+    except ImportError:  # pragma: no cover - babel is a dependency
+        return day.isoformat()
+    try:
+        return to_western(str(format_date(day, "d MMMM y", locale=code)))
+    except Exception:  # an unknown locale: the ISO date
+        return day.isoformat()
+
+
+@cache
+def _solar_hijri(day: dt.date) -> str:
+    import jdatetime
+
+    j = jdatetime.date.fromgregorian(date=day, locale="fa_IR")
+    return f"{j.day} {j.j_months_fa[j.month - 1]} {j.year}"
+
+
+_PLURAL_HEAD = re.compile(r"\{(\w+),\s*plural,\s*")
+_FORM = re.compile(r"\s*(=\d+|zero|one|two|few|many|other)\s*\{")
+
+
+def _category(code: str, n: Any) -> str:
+    from babel import Locale
+
+    try:
+        return str(Locale.parse(code).plural_form(abs(n)))
+    except Exception:
+        return "one" if n == 1 else "other"
+
+
+def _expand(text: str, lang: Lang, args: dict[str, Any]) -> str:
+    out, pos = [], 0
+    for m in _PLURAL_HEAD.finditer(text):
+        if m.start() < pos:
+            continue
+        forms, i = {}, m.end()
+        while True:
+            fm = _FORM.match(text, i)
+            if not fm:
+                break
+            depth, j = 1, fm.end()
+            while depth and j < len(text):
+                depth += {"{": 1, "}": -1}.get(text[j], 0)
+                j += 1
+            forms[fm.group(1)] = text[fm.end():j - 1]
+            i = j
+        end = text.index("}", i) + 1
+        n = args.get(m.group(1), 0)
+        form = forms.get(f"={n}") or forms.get(_category(lang.code, n)) or forms.get("other", "")
+        out += [text[pos:m.start()], form.replace("#", lang.num(n))]
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
