@@ -57,7 +57,15 @@ def check(cases: tuple[Path, ...], fmt: str, overlays: tuple[Path, ...]) -> None
 
 @click.command()
 @click.argument("name", type=click.Choice(_SCHEMAS))
-def schema(name: str) -> None:
-    """Print the JSON Schema (2020-12) of the case format or of the assessment JSON."""
+@kb_option
+def schema(name: str, overlays: tuple[Path, ...]) -> None:
+    """Print the JSON Schema (2020-12) of the case format or of the assessment JSON.
+
+    With --kb, the case schema is the one the overlays put in force.
+    """
     with user_errors():
-        emit(partways.schema_text(name))
+        if overlays and name == "case":
+            emit(json.dumps(load_kb(overlays).case_schema, ensure_ascii=False, indent=1)
+                 + "\n")
+        else:
+            emit(partways.schema_text(name))
