@@ -1,29 +1,67 @@
-"""Assess generated cases in-process and print throughput, latency and memory.
+"""End to end: a case file (or a mapping) to its assessment JSON, per inference backend.
 
-    python benchmarks/assess.py              # 2,000 cases + cold CLI
-    python benchmarks/assess.py --soak 100000  # RSS across 100k cases
+    python benchmarks/assess.py                   # 2,000 generated cases + shipped examples
+    python benchmarks/assess.py --n 500 --rounds 5
+    python benchmarks/assess.py --workers 2       # also: a process pool of 2 vs 1 worker
+    python benchmarks/assess.py --soak 100000     # RSS across 100k cases (per backend)
 
-Prints figures and ratios; asserts nothing (timing is not a test).
+The headline is file -> ``to_json()`` (what a user gets) and mapping -> ``to_json()``
+(what an embedding gets), median of ``--rounds`` timed runs over the same cases; beneath
+it, the stage table (YAML parse, schema validation, semantic checks, facts, inference,
+graph and result, JSON). Every figure is printed beside the machine's load average
+(``os.getloadavg``): on a busy machine they are upper bounds. Asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import resource
-import subprocess
+import statistics
 import sys
+import tempfile
 import time
-from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import yaml
 from cases import make_cases
 
 import partways
+from partways import _yaml
+from partways.assessment import build
+from partways.case import _build, _check_dates, _validator, resolve_policy
+from partways.facts import FactBase, build_facts
+from partways.inference import Program, Trace
 
 ROOT = Path(__file__).resolve().parent.parent
+Runner = Callable[[Program, FactBase], Trace]
+
+
+def runners() -> dict[str, Runner]:
+    """The inference backends this installation has, by name."""
+    from partways.inference import run
+    from partways.reference import run_reference
+
+    return {"durable": run, "reference": run_reference}
+
+
+def backends() -> list[str]:
+    return list(runners())
+
+
+def runner(name: str) -> Runner:
+    return runners()[name]
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.2f}/{five:.2f}"
 
 
 def rss_mb() -> float:
@@ -36,72 +74,173 @@ def rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
 
 
+def median_s(rounds: int, fn: Callable[[], object]) -> float:
+    times = []
+    for _ in range(rounds):
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def write_cases(folder: Path, data: Sequence[dict[str, Any]]) -> list[Path]:
+    paths = []
+    for i, case in enumerate(data):
+        path = folder / f"case-{i:05d}.yaml"
+        path.write_text(yaml.safe_dump(case, allow_unicode=True, sort_keys=False), "utf-8")
+        paths.append(path)
+    return paths
+
+
+def stage_table(kb: partways.KnowledgeBase, paths: Sequence[Path], engine: str,
+                rounds: int) -> list[tuple[str, float]]:
+    """Microseconds per case of each stage, each timed alone over every case."""
+    run = runner(engine)
+    program = partways.program_for(kb)
+    n = len(paths)
+    texts = [p.read_text("utf-8") for p in paths]
+    docs = [_yaml.load_text(t, str(p)) for t, p in zip(texts, paths, strict=True)]
+    validator = _validator(kb)
+    cases = [_build(d, kb, None) for d in docs]
+    facts = [build_facts(kb, c) for c in cases]
+    traces: list[Trace] = [run(program, fb) for fb in facts]
+    results = [build(program, c, t) for c, t in zip(cases, traces, strict=True)]
+
+    def semantic() -> None:
+        for d, c in zip(docs, cases, strict=True):
+            _check_dates(d, kb, c.as_of)
+            resolve_policy(kb, d.data.get("policy") or {}, d)
+
+    stages: list[tuple[str, Callable[[], object]]] = [
+        ("YAML parse", lambda: [_yaml.load_text(t, "x") for t in texts]),
+        ("schema validation", lambda: [validator.validate(d) for d in docs]),
+        ("semantic checks", semantic),
+        ("build_facts", lambda: [build_facts(kb, c) for c in cases]),
+        (f"inference ({engine})", lambda: [run(program, fb) for fb in facts]),
+        ("build(): graph and result", lambda: [build(program, c, t)
+                                               for c, t in zip(cases, traces, strict=True)]),
+        ("to_json", lambda: [a.to_json() for a in results]),
+    ]
+    return [(name, median_s(rounds, fn) / n * 1e6) for name, fn in stages]
+
+
+def end_to_end(kb: partways.KnowledgeBase, paths: Sequence[Path], data: Sequence[dict[str, Any]],
+               engine: str, rounds: int) -> tuple[float, float]:
+    """Microseconds per case: file -> to_json, and mapping -> to_json."""
+    run = runner(engine)
+    program = partways.program_for(kb)
+
+    def files() -> None:
+        for p in paths:
+            case = partways.load_case(p, kb)
+            build(program, case, run(program, build_facts(kb, case))).to_json()
+
+    def mappings() -> None:
+        for d in data:
+            case = partways.case_from_data(d, kb)
+            build(program, case, run(program, build_facts(kb, case))).to_json()
+
+    files()  # warm up
+    n = len(paths)
+    return median_s(rounds, files) / n * 1e6, median_s(rounds, mappings) / n * 1e6
+
+
+def _worker(args: tuple[list[str], str]) -> int:
+    paths, engine = args
+    kb = partways.load_kb()
+    program = partways.program_for(kb)
+    run = runner(engine)
+    total = 0
+    for p in paths:
+        case = partways.load_case(p, kb)
+        total += len(build(program, case, run(program, build_facts(kb, case))).to_json())
+    return total
+
+
+def pool_speedup(paths: Sequence[Path], engine: str, workers: int) -> tuple[float, float]:
+    """Cases/s with one worker process and with ``workers`` (each loads the KB first)."""
+    names = [str(p) for p in paths]
+    out = []
+    for w in (1, workers):
+        chunks = [names[i::w] for i in range(w)]
+        with ProcessPoolExecutor(w) as pool:
+            list(pool.map(_worker, [(names[:20], engine)] * w))  # start and warm each worker
+            t0 = time.perf_counter()
+            list(pool.map(_worker, [(c, engine) for c in chunks]))
+            out.append(len(names) / (time.perf_counter() - t0))
+    return out[0], out[1]
+
+
+def soak(kb: partways.KnowledgeBase, data: Sequence[dict[str, Any]], engine: str,
+         total: int) -> None:
+    run = runner(engine)
+    program = partways.program_for(kb)
+    cases = [partways.case_from_data(d, kb) for d in data]
+    step = max(total // 10, 1)
+    base = None
+    t0 = time.perf_counter()
+    for i in range(total):
+        c = cases[i % len(cases)]
+        build(program, c, run(program, build_facts(kb, c))).to_json()
+        if i % step == step - 1:
+            gc.collect()
+            now = rss_mb()
+            base = base if base is not None else now
+            print(f"  after {i + 1:>7,} cases: RSS {now:7.1f} MB ({now - base:+.1f} MB)")
+    s = time.perf_counter() - t0
+    print(f"  soak ({engine}): {total:,} cases in {s:.1f} s ({total / s:,.0f} cases/s)")
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--n", type=int, default=2000, help="cases to assess")
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=2000, help="generated cases")
+    ap.add_argument("--rounds", type=int, default=3, help="timed runs (the median is shown)")
+    ap.add_argument("--engine", action="append", choices=backends(),
+                    help="backend(s) to measure (default: every one available)")
+    ap.add_argument("--workers", type=int, default=0, help="also time a process pool")
     ap.add_argument("--soak", type=int, default=0, help="also assess this many for RSS")
-    ap.add_argument("--no-cli", action="store_true", help="skip the cold CLI timing")
+    ap.add_argument("--no-stages", action="store_true", help="headline only")
     args = ap.parse_args()
 
     kb = partways.load_kb()
     program = partways.program_for(kb)
-    cases = [partways.case_from_data(c, kb) for c in make_cases(args.n)]
-    for c in cases[:50]:  # warm up
-        partways.assess_case(c, kb)
-
-    decisions: Counter[str] = Counter()
-    firings = nodes = 0
-    gc.collect()
-    t0 = time.perf_counter()
-    for c in cases:
-        a = partways.assess_case(c, kb)
-        decisions[a.decision] += 1
-        firings += len(a.trace.firings)
-        nodes += a.graph.number_of_nodes()
-    dt_full = time.perf_counter() - t0
-
-    raw = make_cases(args.n)
-    t0 = time.perf_counter()
-    for data in raw:
-        partways.case_from_data(data, kb)
-    dt_validate = time.perf_counter() - t0
-
-    print(f"rules: {len(kb.rules)}  strata: {program.max_stratum + 1}")
-    print(f"cases: {args.n}  decisions: {dict(sorted(decisions.items()))}")
-    print(f"firings/case: {firings / args.n:.1f}  graph nodes/case: {nodes / args.n:.1f}")
-    print(f"assess (facts + durable inference + graph + outputs): "
-          f"{args.n / dt_full:,.0f} cases/s, {dt_full / args.n * 1e6:,.0f} us/case")
-    print(f"case validation (JSON Schema + semantic checks): "
-          f"{args.n / dt_validate:,.0f} cases/s, {dt_validate / args.n * 1e6:,.0f} us/case")
-    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3:.1f} MB")
-
-    if args.soak:
-        step = max(args.soak // 10, 1)
-        pool = cases
-        base = None
-        t0 = time.perf_counter()
-        for i in range(args.soak):
-            partways.assess_case(pool[i % len(pool)], kb)
-            if i % step == step - 1:
-                gc.collect()
-                now = rss_mb()
-                base = base if base is not None else now
-                print(f"  after {i + 1:>7,} cases: RSS {now:7.1f} MB ({now - base:+.1f} MB)")
-        soak_s = time.perf_counter() - t0
-        print(f"soak: {args.soak:,} cases in {soak_s:.1f} s ({args.soak / soak_s:,.0f} cases/s)")
-
-    if not args.no_cli:
-        example = sorted((ROOT / "examples").glob("*.yaml"))[0]
-        exe = Path(sys.executable).with_name("partways")
-        cmd = [str(exe) if exe.exists() else "partways", "assess", str(example)]
-        times = []
-        for _ in range(5):
-            t0 = time.perf_counter()
-            subprocess.run(cmd, check=True, capture_output=True)
-            times.append(time.perf_counter() - t0)
-        times.sort()
-        print(f"cold `partways assess {example.name}`: median {times[2] * 1e3:.0f} ms "
-              f"(min {times[0] * 1e3:.0f} ms over 5 runs)")
+    data = make_cases(args.n)
+    examples = sorted(p for p in (ROOT / "examples").glob("*") if p.suffix in (".yaml", ".json"))
+    engines = args.engine or backends()
+    print(f"python {sys.version.split()[0]}  rules: {len(kb.rules)}  strata: "
+          f"{program.max_stratum + 1}  generated cases: {args.n}  examples: {len(examples)}  "
+          f"rounds: {args.rounds} (median)  cores: {os.cpu_count()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = write_cases(Path(tmp), data)
+        sample = [build_facts(kb, c) for c in (partways.load_case(p, kb) for p in paths[:200])]
+        print(f"input facts/case: {statistics.mean(len(fb.facts) for fb in sample):.1f}")
+        print("\nEND TO END (us per case; cases/s)")
+        for engine in engines:
+            f_us, m_us = end_to_end(kb, paths, data, engine, args.rounds)
+            x_us, _ = end_to_end(kb, examples * 20, [], engine, args.rounds) if examples \
+                else (0.0, 0.0)
+            print(f"  {engine:>9}: file -> JSON {f_us:7,.0f} us ({1e6 / f_us:6,.0f}/s)   "
+                  f"mapping -> JSON {m_us:7,.0f} us ({1e6 / m_us:6,.0f}/s)   "
+                  f"shipped examples file -> JSON {x_us:7,.0f} us   [{load()}]")
+        if not args.no_stages:
+            for engine in engines:
+                print(f"\nSTAGES, {engine} (us per case)   [{load()}]")
+                rows = stage_table(kb, paths, engine, args.rounds)
+                for name, us in rows:
+                    print(f"  {name:<28} {us:8,.0f}")
+                print(f"  {'sum':<28} {sum(us for _, us in rows):8,.0f}")
+        if args.workers:
+            for engine in engines:
+                one, many = pool_speedup(paths, engine, args.workers)
+                print(f"\npool ({engine}): 1 worker {one:,.0f} cases/s, {args.workers} workers "
+                      f"{many:,.0f} cases/s: {many / one:.2f}x   [{load()}]")
+        if args.soak:
+            for engine in engines:
+                print(f"\nRSS over {args.soak:,} cases ({engine})")
+                soak(kb, data, engine, args.soak)
+    print(f"\npeak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3:.1f} MB")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any
 
 from . import _yaml
-from ._validate import all_problems, validate, validator_for
+from ._fastschema import Check, compile_schema
 from .errors import CaseError, PolicyError, Source, did_you_mean
 from .knowledge import KnowledgeBase
 
@@ -34,9 +34,35 @@ class Case:
         return self.doc.source(path) if self.doc else Source(self.path)
 
 
+class CaseSchema:
+    """The KB's case schema: a compiled check decides, jsonschema only words the error."""
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.schema = dict(schema)
+        self.fast: Check | None = compile_schema(self.schema)
+        self._full: Any = None
+
+    @property
+    def full(self) -> Any:
+        """The jsonschema validator (built on first use: only a refused case needs it)."""
+        if self._full is None:
+            from jsonschema import Draft202012Validator, FormatChecker
+
+            self._full = Draft202012Validator(self.schema, format_checker=FormatChecker())
+        return self._full
+
+    def validate(self, doc: _yaml.Document) -> None:
+        """Raise :class:`CaseError` for the most relevant violation of ``doc``, if any."""
+        if self.fast is not None and self.fast(doc.data):
+            return
+        from ._validate import validate
+
+        validate(doc, self.full, CaseError)
+
+
 @cache
-def _validator(kb: KnowledgeBase) -> Any:
-    return validator_for(dict(kb.case_schema))
+def _validator(kb: KnowledgeBase) -> CaseSchema:
+    return CaseSchema(kb.case_schema)
 
 
 def load_case(source: str | os.PathLike[str], kb: KnowledgeBase, *,
@@ -72,7 +98,7 @@ def _build(doc: _yaml.Document, kb: KnowledgeBase, today: dt.date | None) -> Cas
     if not isinstance(doc.data, dict):
         raise CaseError("a case file must be a mapping (client, as_of, events, ...)",
                         doc.source(()))
-    validate(doc, _validator(kb), CaseError)
+    _validator(kb).validate(doc)
     data = doc.data
     as_of = _date(data["as_of"]) if "as_of" in data else (today or dt.date.today())
     _check_dates(doc, kb, as_of)
@@ -87,8 +113,11 @@ def check_doc(doc: _yaml.Document, kb: KnowledgeBase,
     if not isinstance(doc.data, dict):
         return [CaseError("a case file must be a mapping (client, as_of, events, ...)",
                           doc.source(()))]
-    problems: list[CaseError] = [e for e in all_problems(doc, _validator(kb), CaseError)
-                                 if isinstance(e, CaseError)]
+    from ._validate import all_problems
+
+    schema = _validator(kb)
+    problems: list[CaseError] = [] if schema.fast is not None and schema.fast(doc.data) else [
+        e for e in all_problems(doc, schema.full, CaseError) if isinstance(e, CaseError)]
     data = doc.data
     as_of = today or dt.date.today()
     if isinstance(data.get("as_of"), str):
