@@ -286,3 +286,24 @@ def test_overlays_on_every_entry_point() -> None:
         assert a.to_dict()["kb"]["overlays"] == 1 and a.to_dict()["kb"]["digest"] != base
     assert partways.validate_case(EXAMPLES / "harbor-dental-late-payer.yaml",
                                   kb=OVERLAY) == []
+
+
+def test_every_rule_example_output_validates(kb: partways.KnowledgeBase) -> None:
+    """The rule examples reach every rule: their assessments cover every output shape."""
+    import yaml
+
+    from _paths import RULE_EXAMPLES
+
+    v = _validator("assessment")
+    n = 0
+    for f in sorted(RULE_EXAMPLES.rglob("*.yaml")):
+        for ex in yaml.safe_load(f.read_text("utf-8")).get("examples", ()):
+            if not isinstance(ex.get("case"), dict):
+                continue
+            try:
+                a = partways.assess_data(ex["case"], kb)
+            except partways.PartwaysError:
+                continue  # examples of refused input
+            assert not _errors(v, a.to_dict()), f"{f.name}: {ex.get('name')}"
+            n += 1
+    assert n > 50
