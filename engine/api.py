@@ -9,7 +9,7 @@ from typing import Any
 
 from . import _yaml
 from .assessment import Assessment, build
-from .case import Case, _plain, case_from_data, check_doc, load_case, parse_case
+from .case import Case, _Plain, case_from_data, check_doc, load_case, parse_case
 from .errors import CaseError
 from .facts import build_facts
 from .inference import Program, compile_kb, run
@@ -100,7 +100,7 @@ def validate_case(source: PathLike | Mapping[str, Any], kb: KBLike = None, *,
         if text is not None:
             doc = _yaml.load_text(text, str(source), CaseError)
         elif isinstance(source, Mapping):
-            doc = _yaml.Document(_plain(source), name, {})
+            doc = _yaml.Document(_Plain(name).plain(source, (), 0), name, {})
         else:
             doc = _yaml.load_file(os.fspath(source), CaseError)
     except CaseError as err:

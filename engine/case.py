@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from . import _yaml
+from . import _yaml, limits
 from ._fastschema import Check, compile_schema
 from .errors import CaseError, PolicyError, Source, did_you_mean
 from .knowledge import KnowledgeBase
@@ -81,17 +81,39 @@ def parse_case(text: str, kb: KnowledgeBase, *, name: str = "<stdin>",
 def case_from_data(data: Mapping[str, Any], kb: KnowledgeBase, *, name: str = "<data>",
                    today: dt.date | None = None) -> Case:
     """Validate an already-parsed mapping (dates as ISO strings or ``date`` objects)."""
-    return _build(_yaml.Document(_plain(data), name, {}), kb, today)
+    return _build(_yaml.Document(_Plain(name).plain(data, (), 0), name, {}), kb, today)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+class _Plain:
+    """A mapping given by a program made plain (dates as ISO text), within the same
+    :mod:`partways.limits` as a parsed file: depth, values, text length, numbers."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.nodes = 0
+
+    def fail(self, message: str, path: tuple[Any, ...]) -> CaseError:
+        return CaseError(message, Source(self.name, None, _yaml.format_path(path) or None))
+
+    def plain(self, value: Any, path: tuple[Any, ...], depth: int) -> Any:
+        if depth > limits.MAX_DEPTH:
+            raise self.fail(f"nesting deeper than {limits.MAX_DEPTH} levels", path)
+        self.nodes += 1
+        if self.nodes > limits.MAX_NODES:
+            raise self.fail(f"more than {limits.MAX_NODES} values in one case", path)
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, Mapping):
+            return {str(k): self.plain(v, (*path, str(k)), depth + 1)
+                    for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.plain(v, (*path, i), depth + 1) for i, v in enumerate(value)]
+        if isinstance(value, str) and len(value) > limits.MAX_STRING:
+            raise self.fail(f"text longer than the {limits.MAX_STRING}-character limit", path)
+        problem = limits.number_problem(value)
+        if problem:
+            raise self.fail(problem, path)
+        return value
 
 
 def _build(doc: _yaml.Document, kb: KnowledgeBase, today: dt.date | None) -> Case:
@@ -101,6 +123,9 @@ def _build(doc: _yaml.Document, kb: KnowledgeBase, today: dt.date | None) -> Cas
     _validator(kb).validate(doc)
     data = doc.data
     as_of = _date(data["as_of"]) if "as_of" in data else (today or dt.date.today())
+    problem = limits.date_problem(as_of)
+    if problem:
+        raise CaseError(problem, doc.source(("as_of",)))
     _check_dates(doc, kb, as_of)
     params = resolve_policy(kb, data.get("policy") or {}, doc)
     return Case(data, as_of, params, doc.path, doc)
@@ -138,7 +163,8 @@ def _date(text: str) -> dt.date:
 
 
 def _check_dates(doc: _yaml.Document, kb: KnowledgeBase, as_of: dt.date) -> None:
-    """Dates the vocabulary marks ``past`` must not lie after ``as_of``."""
+    """Every date lies in the supported range (:mod:`partways.limits`), and dates the
+    vocabulary marks ``past`` do not lie after ``as_of``."""
     for problem in _date_problems(doc, kb, as_of):
         raise problem
 
@@ -160,17 +186,19 @@ def _date_problems(doc: _yaml.Document, kb: KnowledgeBase,
         for base, item in items:
             for spec in ft.fields.values():
                 key = spec.origin or spec.name
-                if spec.type == "date" and spec.past and isinstance(item, dict) \
-                        and isinstance(item.get(key), str) and _later(item[key], as_of):
+                if spec.type != "date" or not isinstance(item, dict) \
+                        or not isinstance(item.get(key), str):
+                    continue
+                try:
+                    day = _date(item[key])
+                except ValueError:  # not a date: the schema check names it
+                    continue
+                problem = limits.date_problem(day)
+                if problem:
+                    yield CaseError(problem, doc.source((*base, key)))
+                elif spec.past and day > as_of:
                     yield CaseError(f"date {item[key]} is after as_of {as_of.isoformat()}",
                                     doc.source((*base, key)))
-
-
-def _later(text: str, as_of: dt.date) -> bool:
-    try:
-        return _date(text) > as_of
-    except ValueError:  # not a date: the schema check names it
-        return False
 
 
 def resolve_policy(kb: KnowledgeBase, policy: Mapping[str, Any],
@@ -201,6 +229,9 @@ def _policy_problem(kb: KnowledgeBase, name: str, value: Any) -> str | None:
     p = kb.parameters[name]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return f"policy '{name}' must be a number"
+    problem = limits.number_problem(value)
+    if problem:
+        return f"policy '{name}' {problem}"
     if p.integer and not float(value).is_integer():
         return f"policy '{name}' must be a whole number ({p.unit})"
     if p.minimum is not None and value < p.minimum:
