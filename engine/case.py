@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -144,6 +145,8 @@ def resolve_policy(kb: KnowledgeBase, policy: Mapping[str, Any],
         p = kb.parameters[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise PolicyError(f"policy '{name}' must be a number", src)
+        if not math.isfinite(value):
+            raise PolicyError(f"policy '{name}' must be a finite number", src)
         if p.integer and not float(value).is_integer():
             raise PolicyError(f"policy '{name}' must be a whole number ({p.unit})", src)
         if p.minimum is not None and value < p.minimum:
