@@ -2,11 +2,11 @@
 
 ``dumps_sorted`` is ``json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2)``
 byte for byte: orjson writes the same text for strings, booleans, None, integers within
-64 bits and floats, except floats below 1e-4 (``1e-05`` against ``0.00001``, ``2.5e-07`` against ``2.5e-7``), and NaN
-or infinity (``NaN`` against ``null``), which never reach an assessment (facts normalise
-them away, a policy refuses them). Output showing such a small float, and values orjson
-refuses (a huge integer, a lone surrogate, a non-string key), go to the json module.
-A test compares both on every example.
+64 bits and floats, except floats below 1e-4 (``1e-05`` against ``0.00001``, ``2.5e-07``
+against ``2.5e-7``), and NaN or infinity (``NaN`` against ``null``), which never reach an
+assessment (facts normalise them away, a policy refuses them). Output showing such a
+small float, and values orjson refuses (a huge integer, a lone surrogate, a non-string
+key), go to the json module. A test compares both on every example.
 """
 
 from __future__ import annotations

@@ -137,11 +137,22 @@ class Assessment:
                 for s in self.next_steps
             ],
             "plan": plan,
+            **({"repairs": self.repairs()} if "repairs" in out else {}),
             "parameters": dict(sorted(self.trace.params.items())),
             "lang": lang,
             "kb": {"name": kb.name, "version": kb.version},
             "graph": node_link(self.graph),
         }
+
+    def repairs(self) -> list[dict[str, Any]]:
+        """The remediation layer as the manifest's ``outputs.repairs`` lists it: one entry
+        per concluded fact of each listed type, with its ``node`` id in the graph."""
+        rows = []
+        for spec in self.kb.outputs.get("repairs", ()):
+            for f in self.trace.conclusions(spec["fact"]):
+                rows.append({"kind": spec["fact"], "node": f["id"],
+                             **{k: f[k] for k in spec["fields"] if k in f}})
+        return sorted(rows, key=lambda r: (str(r.get("signal", "")), r["kind"], r["node"]))
 
     def why(self, node: str | None = None) -> Why:
         """How ``node`` (default: the decision) was concluded; see :func:`partways.explain.why`."""

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from . import _yaml
+from . import _yaml, limits
 from ._fastschema import Check, compile_schema
 from .errors import CaseError, PolicyError, Source, did_you_mean
 from .knowledge import KnowledgeBase
@@ -81,17 +80,39 @@ def parse_case(text: str, kb: KnowledgeBase, *, name: str = "<stdin>",
 def case_from_data(data: Mapping[str, Any], kb: KnowledgeBase, *, name: str = "<data>",
                    today: dt.date | None = None) -> Case:
     """Validate an already-parsed mapping (dates as ISO strings or ``date`` objects)."""
-    return _build(_yaml.Document(_plain(data), name, {}), kb, today)
+    return _build(_yaml.Document(_Plain(name).plain(data, (), 0), name, {}), kb, today)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+class _Plain:
+    """A mapping given by a program made plain (dates as ISO text), within the same
+    :mod:`partways.limits` as a parsed file: depth, values, text length, numbers."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.nodes = 0
+
+    def fail(self, message: str, path: tuple[Any, ...]) -> CaseError:
+        return CaseError(message, Source(self.name, None, _yaml.format_path(path) or None))
+
+    def plain(self, value: Any, path: tuple[Any, ...], depth: int) -> Any:
+        if depth > limits.MAX_DEPTH:
+            raise self.fail(f"nesting deeper than {limits.MAX_DEPTH} levels", path)
+        self.nodes += 1
+        if self.nodes > limits.MAX_NODES:
+            raise self.fail(f"more than {limits.MAX_NODES} values in one case", path)
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, Mapping):
+            return {str(k): self.plain(v, (*path, str(k)), depth + 1)
+                    for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.plain(v, (*path, i), depth + 1) for i, v in enumerate(value)]
+        if isinstance(value, str) and len(value) > limits.MAX_STRING:
+            raise self.fail(f"text longer than the {limits.MAX_STRING}-character limit", path)
+        problem = limits.number_problem(value)
+        if problem:
+            raise self.fail(problem, path)
+        return value
 
 
 def _build(doc: _yaml.Document, kb: KnowledgeBase, today: dt.date | None) -> Case:
@@ -101,6 +122,9 @@ def _build(doc: _yaml.Document, kb: KnowledgeBase, today: dt.date | None) -> Cas
     _validator(kb).validate(doc)
     data = doc.data
     as_of = _date(data["as_of"]) if "as_of" in data else (today or dt.date.today())
+    problem = limits.date_problem(as_of)
+    if problem:
+        raise CaseError(problem, doc.source(("as_of",)))
     _check_dates(doc, kb, as_of)
     params = resolve_policy(kb, data.get("policy") or {}, doc)
     return Case(data, as_of, params, doc.path, doc)
@@ -111,7 +135,8 @@ def _date(text: str) -> dt.date:
 
 
 def _check_dates(doc: _yaml.Document, kb: KnowledgeBase, as_of: dt.date) -> None:
-    """Dates the vocabulary marks ``past`` must not lie after ``as_of``."""
+    """Every date lies in the supported range (:mod:`partways.limits`), and dates the
+    vocabulary marks ``past`` do not lie after ``as_of``."""
     data = doc.data
     for ft in kb.fact_types.values():
         if ft.source is None or ft.derived or ft.table:
@@ -127,8 +152,12 @@ def _check_dates(doc: _yaml.Document, kb: KnowledgeBase, as_of: dt.date) -> None
         for base, item in items:
             for spec in ft.fields.values():
                 key = spec.origin or spec.name
-                if spec.type == "date" and spec.past and isinstance(item.get(key), str) \
-                        and _date(item[key]) > as_of:
+                if spec.type != "date" or not isinstance(item.get(key), str):
+                    continue
+                problem = limits.date_problem(_date(item[key]))
+                if problem:
+                    raise CaseError(problem, doc.source((*base, key)))
+                if spec.past and _date(item[key]) > as_of:
                     raise CaseError(f"date {item[key]} is after as_of {as_of.isoformat()}",
                                     doc.source((*base, key)))
 
@@ -145,8 +174,9 @@ def resolve_policy(kb: KnowledgeBase, policy: Mapping[str, Any],
         p = kb.parameters[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise PolicyError(f"policy '{name}' must be a number", src)
-        if not math.isfinite(value):
-            raise PolicyError(f"policy '{name}' must be a finite number", src)
+        problem = limits.number_problem(value)
+        if problem:
+            raise PolicyError(f"policy '{name}' {problem}", src)
         if p.integer and not float(value).is_integer():
             raise PolicyError(f"policy '{name}' must be a whole number ({p.unit})", src)
         if p.minimum is not None and value < p.minimum:

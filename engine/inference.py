@@ -290,6 +290,9 @@ def _check_cond(kb: KnowledgeBase, r: Rule, c: Cond, fact: str, bound: Mapping[s
                 _check_cond(kb, r, x, fact, bound)
         return
     assert isinstance(c, Test)
+    if c.field == "id":  # durable_rules keeps ids for itself: a rule may read one, not test it
+        raise KBError(f"rule '{r.id}' tests 'id' of '{fact}': a rule may copy \"@alias.id\" "
+                      "into its conclusion but not match on it", r.origin)
     fields = _fields(kb, fact)
     if c.field not in fields:
         from .errors import did_you_mean
@@ -306,6 +309,7 @@ def _fields(kb: KnowledgeBase, fact: str) -> set[str]:
     ft = kb.fact_types[fact]
     out = set(ft.fields)
     out |= {f"{n}_age" for n, s in ft.fields.items() if s.type == "date"}
+    out.add("id")  # every fact has one: "@alias.id" names the matched fact
     return out
 
 

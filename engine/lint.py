@@ -641,10 +641,63 @@ class Examples(Check):
                                            f"(expect: {kind})", r.origin)
 
 
+class TableJoins(Check):
+    id = "table-values"
+    description = ("A table value a rule joins on can be matched: when a pattern tests a "
+                   "field against a table row's field, every row's value there is one some "
+                   "rule concludes (e.g. a repair that needs a situation no rule concludes "
+                   "could never apply).")
+    whole_kb = True
+
+    def finalize(self, ctx: Context) -> Iterable[Problem]:
+        kb = ctx.kb
+        tables = {t.fact: t for t in kb.tables}
+        reported: set[tuple[str, str, Any]] = set()
+        for r in kb.rules:
+            bound: dict[str, str] = {}
+            for p in r.when:
+                for c in p.where:
+                    if not (isinstance(c, Test) and c.op == "eq" and isinstance(c.operand, Ref)):
+                        continue
+                    table = tables.get(bound.get(c.operand.alias, ""))
+                    ft = kb.fact_types.get(p.fact)
+                    if table is None or ft is None or not ft.derived:
+                        continue
+                    given = _concluded_values(kb, p.fact, c.field)
+                    if given is None:
+                        continue
+                    for row in table.rows:
+                        value = row.get(c.operand.field)
+                        key = (table.name, c.operand.field, value)
+                        if value is None or value in given or key in reported:
+                            continue
+                        reported.add(key)
+                        yield self.problem(
+                            f"table '{table.name}': {c.operand.field} '{value}' is never "
+                            f"concluded as '{p.fact}.{c.field}' by any rule, so rule "
+                            f"'{r.id}' can never match that row (e.g. a repair whose "
+                            "condition can never hold)", table.origin)
+                if p.alias and not p.negated:
+                    bound[p.alias] = p.fact
+
+
+def _concluded_values(kb: KnowledgeBase, fact: str, fld: str) -> set[Any] | None:
+    """Constant values rules conclude for ``fact.fld``; None when some rule computes it."""
+    out: set[Any] = set()
+    for r in kb.rules:
+        if r.then_fact != fact:
+            continue
+        expr = r.then.get(fld)
+        if not isinstance(expr, Const):
+            return None
+        out.add(expr.value)
+    return out
+
+
 CHECKS: tuple[type[Check], ...] = (
     LoadProblems, DuplicateIds, GuidanceIds, SourceIds, Translations, References, Parameters,
     DataFlow, Unreachable, Cycles, ConflictingDecisions, LetterTemplates, Glossary,
-    Examples,
+    Examples, TableJoins,
 )
 
 
@@ -720,6 +773,7 @@ def fields_of_type(kb: KnowledgeBase, fact: str) -> dict[str, str]:
     ft = kb.fact_types[fact]
     out = {n: s.type for n, s in ft.fields.items()}
     out.update({f"{n}_age": "integer" for n, s in ft.fields.items() if s.type == "date"})
+    out.setdefault("id", "string")  # every fact has one (a rule may copy "@alias.id")
     return out
 
 
