@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import itertools
-import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 import durable_rules_engine as _engine
 from durable.engine import Host
 
+from ._json import dumps_compact, loads
 from .errors import InferenceError
 
 Fact = dict[str, Any]
@@ -44,8 +44,7 @@ def _noop(c: Any) -> None:
     return None
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+_dumps = dumps_compact
 
 
 def _call(fn: Callable[..., Any], *args: Any) -> Any:
@@ -153,7 +152,7 @@ class DurableProgram:
             return
         message = started[1]
         while message:
-            ((rule_name, matched),) = json.loads(message).items()
+            ((rule_name, matched),) = loads(message).items()
             if rule_name != _OPEN:
                 self._fire(rule_name, matched)
                 if self._errors:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
+from ._json import dumps_sorted
 from .case import Case
 from .contract import stamp
 from .errors import InferenceError
@@ -170,7 +170,7 @@ class Assessment:
 
     def to_json(self, lang: str = "en") -> str:
         """Byte-stable JSON (sorted keys, fixed separators, UTF-8 text kept)."""
-        return json.dumps(self.to_dict(lang), ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+        return dumps_sorted(self.to_dict(lang)) + "\n"
 
 
 def _iso(d: dt.date | None) -> str | None:
