@@ -147,6 +147,13 @@ class Why:
     roots: tuple[Derivation, ...]
     default: bool = False  # the decision is the KB default: no rule concluded one
     params: Mapping[str, Any] = field(default_factory=dict)  # the parameters in force
+    kb: KnowledgeBase | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        """The JSON form (docs/EXPLAIN.md), texts in ``lang``."""
+        from .render_explain import why_dict
+
+        return why_dict(_kb_of(self.kb), self, lang)
 
 
 @dataclass(frozen=True)
@@ -199,6 +206,19 @@ class WhyNot:
     goals: tuple[Goal, ...]
     depth: int
     params: Mapping[str, Any] = field(default_factory=dict)  # the parameters in force
+    kb: KnowledgeBase | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        """The JSON form (docs/EXPLAIN.md), texts in ``lang``."""
+        from .render_explain import why_not_dict
+
+        return why_not_dict(_kb_of(self.kb), self, lang)
+
+
+def _kb_of(kb: KnowledgeBase | None) -> KnowledgeBase:
+    from .knowledge import load_kb
+
+    return kb if kb is not None else load_kb()
 
 
 # --------------------------------------------------------------------------- shared
@@ -313,7 +333,7 @@ def why(a: Assessment, node: str | None = None) -> Why:
     ix = _Index(kb, trace)
     roots = tuple(_derive(ix, fired, fid, memo) for fid in ids)
     return Why(a.client, a.case.as_of.isoformat(), a.decision, node, roots, default,
-               dict(trace.params))
+               params=dict(trace.params), kb=a.kb)
 
 
 def resolve_node(a: Assessment, query: str) -> list[str]:
@@ -527,7 +547,7 @@ def why_not(a: Assessment, target: str, *, depth: int = DEFAULT_DEPTH) -> WhyNot
     default = a.decision_node is None and target == a.decision
     return WhyNot(a.client, a.case.as_of.isoformat(), a.decision, target,
                   default or any(g.present for g in goals), goals, depth,
-                  dict(a.trace.params))
+                  params=dict(a.trace.params), kb=a.kb)
 
 
 def rule_attempt(a: Assessment, rule: Rule, *, depth: int = 0) -> Attempt:
