@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 import yaml
+from scenarios.expectations import CASES, case_files, check, load_expected
 
 import partways
-from scenarios.expectations import CASES, case_files, check, load_expected
 
 EXPECTED: dict[str, Any] = load_expected()
 SCENARIOS: dict[str, dict[str, Any]] = EXPECTED["scenarios"]

@@ -16,21 +16,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from scenarios.expectations import CASES, Outcome, check, load_expected  # noqa: E402
+
 import partways  # noqa: E402
-from scenarios.expectations import Outcome, check, load_expected  # noqa: E402
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _refusal(o: Outcome) -> str:
+    """The case error without the directory (file:line: field: message), kept short."""
+    text = (o.refused or "").replace(str(CASES) + "/", "")
+    return text if len(text) <= 110 else text[:107] + "..."
+
+
 def _row(o: Outcome) -> str:
-    actual = o.actual if o.refused is None else f"{o.actual}: {o.refused}"
+    actual = o.actual if o.refused is None else f"{o.actual} ({_refusal(o)})"
     missing = ", ".join(o.missing) or "–"
     unwanted = ", ".join(o.unwanted) or "–"
-    other = [q for q in o.problems
-             if not q.startswith(("decision:", "next step", "plan step", "case refused",
-                                  "assessment failed"))]
+    other = o.other
     result = "pass" if o.passed else "FAIL"
     return (f"| {_cell(o.name.removesuffix('.yaml'))} | {o.expected} | {_cell(actual)} | "
             f"{_cell(missing)} | {_cell(unwanted)} | {_cell('; '.join(other) or '–')} | "

@@ -7,6 +7,7 @@ Markdown table of expected vs actual). Everything goes through the public API
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -47,6 +48,13 @@ class Outcome:
     missing: list[str] = field(default_factory=list)    # expected steps not present
     unwanted: list[str] = field(default_factory=list)   # steps present that must not be
     problems: list[str] = field(default_factory=list)   # every failed check, in words
+    other: list[str] = field(default_factory=list)      # short form of the checks that are
+                                                        # neither the decision nor a step
+
+    def fail(self, message: str, short: str | None = None) -> None:
+        """A failed check that is not a missing or unwanted step."""
+        self.problems.append(message)
+        self.other.append(short or message)
 
     @property
     def passed(self) -> bool:
@@ -70,10 +78,8 @@ def _guidance_behind(kb: partways.KnowledgeBase, a: partways.Assessment) -> set[
             data = g.nodes[node]
             for rid in {data.get("rule"), *data.get("rules", ())}:
                 if rid and rid != "metric":
-                    try:
+                    with contextlib.suppress(partways.QueryError):
                         ids.update(kb.rule(rid).guidance)
-                    except partways.QueryError:
-                        pass
     for s in a.signals:
         ids.update(s.guidance)
     for st in a.next_steps:
@@ -123,17 +129,18 @@ def check(name: str, spec: dict[str, Any], kb: partways.KnowledgeBase) -> Outcom
     for want in spec.get("signals", []):
         got = findings.get(want["id"])
         if got is None:
-            p.append(f"signal {want['id']}: expected {want.get('severity')} "
-                     f"{want.get('status')}, not found (found: {sorted(findings)})")
+            out.fail(f"signal {want['id']}: expected {want.get('severity')} "
+                     f"{want.get('status')}, not found (found: {sorted(findings)})",
+                     f"signal {want['id']} not found")
             continue
         for key in ("severity", "status"):
             if key in want and getattr(got, key) != want[key]:
-                p.append(f"signal {want['id']}: {key} expected {want[key]}, "
+                out.fail(f"signal {want['id']}: {key} expected {want[key]}, "
                          f"got {getattr(got, key)}")
     for sid in spec.get("signals_absent", []):
         got = findings.get(sid)
         if got is not None and got.severity in ("serious", "critical"):
-            p.append(f"signal {sid}: expected no serious/critical finding, "
+            out.fail(f"signal {sid}: expected no serious/critical finding, "
                      f"got {got.severity} ({got.status})")
 
     steps = [s.id for s in a.next_steps]
@@ -152,7 +159,7 @@ def check(name: str, spec: dict[str, Any], kb: partways.KnowledgeBase) -> Outcom
     for sid, status in (ns.get("status") or {}).items():
         got_step = next((s for s in a.next_steps if s.id == sid), None)
         if got_step is not None and got_step.status != status:
-            p.append(f"next step {sid}: status expected {status}, got {got_step.status}")
+            out.fail(f"next step {sid}: status expected {status}, got {got_step.status}")
 
     if "plan" in spec:
         _check_plan(spec["plan"], a, kb, path, out)
@@ -162,22 +169,23 @@ def check(name: str, spec: dict[str, Any], kb: partways.KnowledgeBase) -> Outcom
         shown = _cli(["assess", str(path)])
         for s in text.get("has", []):
             if s.lower() not in shown.lower():
-                p.append(f"assess text: expected to contain {s!r}")
+                out.fail(f"assess text: expected to contain {s!r}")
         for s in text.get("lacks", []):
             if s.lower() in shown.lower():
-                p.append(f"assess text: must not contain {s!r}")
+                out.fail(f"assess text: must not contain {s!r}")
 
     if spec.get("uncounted"):
         data = json.loads(a.to_json())
         for etype, n in spec["uncounted"].items():
             if not _uncounted_has(data, etype, n):
-                p.append(f"uncounted: expected {n} {etype} reported as not counted "
+                out.fail(f"uncounted: expected {n} {etype} reported as not counted "
                          f"(JSON 'uncounted': {data.get('uncounted')!r})")
 
     behind = _guidance_behind(kb, a)
     lacking = sorted(set(spec.get("guidance", [])) - behind)
     if lacking:
-        p.append(f"guidance: {lacking} not behind the answer (found {sorted(behind)})")
+        out.fail(f"guidance: {lacking} not behind the answer (found {sorted(behind)})",
+                 f"guidance {lacking} not behind the answer")
     return out
 
 
@@ -186,10 +194,10 @@ def _check_plan(want: dict[str, Any] | None, a: partways.Assessment,
     p = out.problems
     if want is None:
         if a.plan is not None:
-            p.append("plan: expected none")
+            out.fail("plan: expected none")
         return
     if a.plan is None:
-        p.append("plan: expected a plan, got none")
+        out.fail("plan: expected a plan, got none")
         out.missing.extend(f"plan:{s}" for s in want.get("must", []))
         return
     plan = a.plan
@@ -208,52 +216,53 @@ def _check_plan(want: dict[str, Any] | None, a: partways.Assessment,
             p.append(f"plan step {sid}: must not be in the plan")
     for sid in want.get("before_notify", []):
         if sid in first and (plan.notify_on is None or not first[sid] < plan.notify_on):
-            p.append(f"plan step {sid}: dated {first[sid]}, must come before the client "
+            out.fail(f"plan step {sid}: dated {first[sid]}, must come before the client "
                      f"is told ({plan.notify_on})")
     if "notice_days" in want:
         if plan.notify_on is None or plan.end_on is None:
-            p.append("plan: no notify/end dates to measure the notice")
+            out.fail("plan: no notify/end dates to measure the notice")
         elif (plan.end_on - plan.notify_on).days != want["notice_days"]:
-            p.append(f"plan: notice expected {want['notice_days']} days, got "
+            out.fail(f"plan: notice expected {want['notice_days']} days, got "
                      f"{(plan.end_on - plan.notify_on).days} ({plan.notify_on} -> "
                      f"{plan.end_on})")
     if "end_within_days" in want and plan.end_on is not None and \
             (plan.end_on - as_of).days > want["end_within_days"]:
-        p.append(f"plan: end expected within {want['end_within_days']} days of {as_of}, "
+        out.fail(f"plan: end expected within {want['end_within_days']} days of {as_of}, "
                  f"got {plan.end_on}")
     if "end_on_or_after" in want:
         floor = want["end_on_or_after"]
         floor = floor if isinstance(floor, dt.date) else dt.date.fromisoformat(str(floor))
         if plan.end_on is None or plan.end_on < floor:
-            p.append(f"plan: end expected on or after {floor}, got {plan.end_on}")
+            out.fail(f"plan: end expected on or after {floor}, got {plan.end_on}")
     for sid, days in (want.get("step_within_days") or {}).items():
         if sid in first and (first[sid] - as_of).days > days:
-            p.append(f"plan step {sid}: expected within {days} days of {as_of}, "
+            out.fail(f"plan step {sid}: expected within {days} days of {as_of}, "
                      f"dated {first[sid]}")
     if any(k in want for k in ("text_has", "text_lacks", "notice_says")):
         shown = _cli(["plan", str(path)])
         for s in want.get("text_has", []):
             if s not in shown:
-                p.append(f"plan text: expected to contain {s!r}")
+                out.fail(f"plan text: expected to contain {s!r}")
         for s in want.get("text_lacks", []):
             if s in shown:
-                p.append(f"plan text: must not contain {s!r}")
+                out.fail(f"plan text: must not contain {s!r}")
         if "notice_says" in want:
-            _check_notice_text(int(want["notice_says"]), shown, kb, p)
+            _check_notice_text(int(want["notice_says"]), shown, kb, out)
 
 
 def _check_notice_text(days: int, shown: str, kb: partways.KnowledgeBase,
-                       p: list[str]) -> None:
+                       out: Outcome) -> None:
     concept = kb.concept("plan_step", "give_notice")
     title = kb.text(concept.title, "en") if concept else "Give enough notice"
     lines = shown.splitlines()
     at = next((i for i, line in enumerate(lines) if title in line), None)
     if at is None:
-        p.append(f"plan text: no notice step ({title!r})")
+        out.fail(f"plan text: no notice step ({title!r})")
         return
     block = " ".join(lines[at:at + 2])
     if not re.search(rf"\b{days}\b", block):
-        p.append(f"plan text: the notice step does not state {days} days: {block.strip()!r}")
+        out.fail(f"plan text: the notice step does not state {days} days: {block.strip()!r}",
+                 f"notice step does not state {days} days")
     if days != 30 and re.search(r"\b30\b", block):
-        p.append(f"plan text: the notice step says 30 days for a {days}-day notice: "
-                 f"{block.strip()!r}")
+        out.fail(f"plan text: the notice step says 30 days for a {days}-day notice: "
+                 f"{block.strip()!r}", f"notice step says 30 days for a {days}-day notice")
