@@ -2,6 +2,7 @@
 
     python tools/scenario_table.py            # every scenario of tests/scenarios/
     python tools/scenario_table.py s01 s12    # only those whose file name starts so
+    python tools/scenario_table.py --expected # the expected answers only, nothing run
 
 A case the engine refuses (e.g. a new event type it does not know yet) is a row saying so,
 never a crash. The checks are those of tests/test_scenarios.py
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -42,8 +44,28 @@ def _row(o: Outcome) -> str:
             f"{result} |")
 
 
+def _expected_row(name: str, spec: dict[str, Any]) -> str:
+    ns = spec.get("next_steps") or {}
+    plan = spec.get("plan") or {}
+    steps = [*ns.get("must", []), *(f"plan:{s}" for s in plan.get("must", []))]
+    never = [*ns.get("must_not", []), *(f"plan:{s}" for s in plan.get("must_not", []))]
+    if "first_not" in ns:
+        never.append(f"{ns['first_not']} (first)")
+    signals = [f"{s['id']} ({s.get('severity', '?')})" for s in spec.get("signals", [])]
+    return (f"| {_cell(name.removesuffix('.yaml'))} | {spec['decision']} | "
+            f"{_cell(', '.join(signals) or '–')} | {_cell(', '.join(steps) or '–')} | "
+            f"{_cell(', '.join(never) or '–')} | {', '.join(spec['guidance'])} |")
+
+
 def main(argv: list[str]) -> int:
     scenarios = load_expected()["scenarios"]
+    if argv[:1] == ["--expected"]:
+        print("| scenario | decision | signals | steps that must appear | must not appear "
+              "| guidance |")
+        print("|---|---|---|---|---|---|")
+        for name in sorted(scenarios):
+            print(_expected_row(name, scenarios[name]))
+        return 0
     names = sorted(n for n in scenarios if not argv or any(n.startswith(a) for a in argv))
     kb = partways.load_kb()
     outcomes = [check(n, scenarios[n], kb) for n in names]

@@ -163,6 +163,16 @@ def check(name: str, spec: dict[str, Any], kb: partways.KnowledgeBase) -> Outcom
 
     if "plan" in spec:
         _check_plan(spec["plan"], a, kb, path, out)
+    _check_contract(a, out)
+    if spec.get("letter") and a.plan is not None:
+        letter = _cli(["letter", str(path)])
+        if spec["letter"].get("mentions_end_on") and a.plan.end_on is not None and \
+                a.plan.end_on.isoformat() not in letter:
+            out.fail(f"letter: does not name the plan's end date {a.plan.end_on}",
+                     "letter does not name the plan's end date")
+        for s in spec["letter"].get("has", []):
+            if s not in letter:
+                out.fail(f"letter: expected to contain {s!r}")
 
     text = spec.get("text")
     if text:
@@ -187,6 +197,26 @@ def check(name: str, spec: dict[str, Any], kb: partways.KnowledgeBase) -> Outcom
         out.fail(f"guidance: {lacking} not behind the answer (found {sorted(behind)})",
                  f"guidance {lacking} not behind the answer")
     return out
+
+
+def _check_contract(a: partways.Assessment, out: Outcome) -> None:
+    """The JSON contract holds on every scenario (shared/CASE_FORMAT.md): guidance on each
+    signal, step and plan step; plan dates in order, told before the end."""
+    items = [*a.signals, *a.next_steps, *(a.plan.steps if a.plan else ())]
+    bare = sorted({i.id for i in items if not i.guidance})
+    if bare:
+        out.fail(f"contract: no guidance ids on {bare}")
+    if a.plan is None:
+        return
+    plan = a.plan
+    dates = [s.date for s in plan.steps]
+    if dates != sorted(dates):
+        out.fail("contract: plan steps not in date order")
+    if plan.notify_on is not None and plan.notify_on < a.case.as_of:
+        out.fail(f"contract: the client is told ({plan.notify_on}) before as_of")
+    if plan.notify_on and plan.end_on and plan.end_on < plan.notify_on:
+        out.fail(f"contract: the end ({plan.end_on}) comes before the client is told "
+                 f"({plan.notify_on})")
 
 
 def _check_plan(want: dict[str, Any] | None, a: partways.Assessment,
