@@ -8,6 +8,8 @@ tests/scenarios/expectations.py, shared with tools/scenario_table.py.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -15,6 +17,8 @@ import yaml
 from scenarios.expectations import CASES, case_files, check, load_expected
 
 import partways
+
+from _paths import ROOT
 
 EXPECTED: dict[str, Any] = load_expected()
 SCENARIOS: dict[str, dict[str, Any]] = EXPECTED["scenarios"]
@@ -80,3 +84,14 @@ def test_scenario(kb: partways.KnowledgeBase, name: str) -> None:
     assert outcome.passed, (
         f"{name} (expected {spec['decision']}, got {outcome.actual}; "
         f"{spec['rationale']}):\n  - " + "\n  - ".join(outcome.problems))
+
+
+def test_readme_lists_the_expected_answers() -> None:
+    """tests/scenarios/README.md shows the expectations as they are in expected.yaml."""
+    listing = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "scenario_table.py"), "--expected"],
+        capture_output=True, text=True, check=True).stdout
+    readme = (CASES.parent / "README.md").read_text(encoding="utf-8")
+    assert listing in readme, (
+        "tests/scenarios/README.md is out of date: paste the output of "
+        "`python tools/scenario_table.py --expected` under 'Expected answers'")
