@@ -99,12 +99,15 @@ def test_collect_what_is_owed_before_notice_only_when_payment_is_at_risk(
 
 @pytest.mark.parametrize(("extra_event", "refer"), [
     (None, True),
-    ({"date": "2026-10-01", "type": "disrespect", "toward": "you"}, False),
-    ({"date": "2026-10-01", "type": "verbal_abuse"}, False),
+    # one minor disrespect is not a reason to skip the referral (POLICY9); a red flag is
+    ([{"date": "2026-10-01", "type": "disrespect", "toward": "you"}], True),
+    ([{"date": "2026-09-01", "type": "disrespect"}, {"date": "2026-10-01", "type": "disrespect"}],
+     False),
+    ([{"date": "2026-10-01", "type": "verbal_abuse"}], False),
 ])
 def test_referral_unless_abusive_or_disrespectful(assess_data: Any, extra_event: Any,
                                                   refer: bool) -> None:
-    events = LATE["events"] + ([extra_event] if extra_event else [])
+    events = LATE["events"] + (extra_event or [])
     got = steps(assess_data(case(LATE, events=events)))
     assert ("refer_alternative" in got) is refer
     assert ("no_referral" in got) is not refer
