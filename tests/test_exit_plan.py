@@ -93,8 +93,10 @@ def test_collect_what_is_owed_before_notice_only_when_payment_is_at_risk(
     collect = steps(a)["collect_outstanding"]
     assert collect[0].date < a.plan.notify_on
     assert "collect_outstanding" not in steps(assess_data(case(LATE, money={"outstanding": 0})))
-    # owed, but this client never paid late: nothing says payment is at risk
-    assert "collect_outstanding" not in steps(assess_data(case(ABUSE, money={"outstanding": 9})))
+    # owed by an abusive client who never paid late: collect it all the same (POLICY9),
+    # dated before the day the client is told
+    abuse = assess_data(case(ABUSE, money={"outstanding": 9}))
+    assert steps(abuse)["collect_outstanding"][0].date < abuse.plan.notify_on
 
 
 @pytest.mark.parametrize(("extra_event", "refer"), [
