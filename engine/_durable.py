@@ -1,6 +1,6 @@
 """The one adapter around durable_rules. No other module imports ``durable``.
 
-Workarounds for the traps measured in shared/DURABLE_RULES.md live here:
+Workarounds for the traps measured on durable-rules 2.0.28 live here:
 a host without polling threads, unique ruleset names (rulesets are global and
 unremovable), one fresh session per run deleted afterwards, input facts asserted one
 at a time (an unmatched fact in a batch would abort the batch's pending actions),
@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import itertools
-import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 import durable_rules_engine as _engine
 from durable.engine import Host
 
+from ._json import dumps_compact, loads
 from .errors import InferenceError
 
 Fact = dict[str, Any]
@@ -44,8 +44,7 @@ def _noop(c: Any) -> None:
     return None
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+_dumps = dumps_compact
 
 
 def _call(fn: Callable[..., Any], *args: Any) -> Any:
@@ -153,7 +152,7 @@ class DurableProgram:
             return
         message = started[1]
         while message:
-            ((rule_name, matched),) = json.loads(message).items()
+            ((rule_name, matched),) = loads(message).items()
             if rule_name != _OPEN:
                 self._fire(rule_name, matched)
                 if self._errors:

@@ -11,10 +11,11 @@ from typing import Any
 
 import yaml
 
+from . import limits
 from .errors import PartwaysError, Source
 
-MAX_BYTES = 2_000_000
-MAX_DEPTH = 32
+MAX_BYTES = limits.MAX_BYTES
+MAX_DEPTH = limits.MAX_DEPTH
 
 Path = tuple[Any, ...]
 
@@ -88,12 +89,20 @@ def load_text(
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "malformed YAML"
         raise error(f"malformed YAML/JSON: {problem}", Source(path, line)) from None
+    except yaml.reader.ReaderError as exc:
+        # a character YAML does not allow (a control character, ...): locate it
+        line = text[: max(exc.position, 0)].count("\n") + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise error(f"malformed YAML/JSON: character U+{code:04X} is not allowed in YAML "
+                    f"(write it as an escape in a double-quoted string)",
+                    Source(path, line)) from None
     except yaml.YAMLError as exc:
-        raise error(f"malformed YAML/JSON: {exc}", Source(path)) from None
+        first = str(exc).splitlines()[0] if str(exc) else "malformed YAML"
+        raise error(f"malformed YAML/JSON: {first}", Source(path)) from None
     doc = Document(None, path)
     if node is None:
         raise error("the document is empty", Source(path, 1))
-    doc.data = _construct(node, (), doc, error, 0)
+    doc.data = _Builder(doc, error).construct(node, (), 0)
     return doc
 
 
@@ -113,44 +122,86 @@ def load_file(path: str, error: type[PartwaysError] = PartwaysError) -> Document
     return load_text(text, path, error)
 
 
-def _construct(
-    node: yaml.Node, path: Path, doc: Document, error: type[PartwaysError], depth: int
-) -> Any:
+class _Builder:
+    """Turns composed YAML nodes into plain data within :mod:`partways.limits`.
+
+    PyYAML composes an alias as the very node its anchor names, so a document of nested
+    aliases is small as nodes but explodes when turned into data: every node is counted
+    as often as it is reached, and reaching a node a second time (an alias) is counted
+    against :data:`~partways.limits.MAX_ALIASES`.
+    """
+
+    def __init__(self, doc: Document, error: type[PartwaysError]) -> None:
+        self.doc = doc
+        self.error = error
+        self.seen: set[int] = set()
+        self.aliases = 0
+        self.nodes = 0
+
+    def construct(self, node: yaml.Node, path: Path, depth: int) -> Any:
+        doc, error = self.doc, self.error
+        line = node.start_mark.line + 1
+        doc.lines.setdefault(path, line)
+        if depth > MAX_DEPTH:
+            raise error(f"nesting deeper than {MAX_DEPTH} levels", doc.source(path))
+        self.nodes += 1
+        if self.nodes > limits.MAX_NODES:
+            raise error(f"more than {limits.MAX_NODES} values in one document",
+                        doc.source(path))
+        if id(node) in self.seen:
+            self.aliases += 1
+            if self.aliases > limits.MAX_ALIASES:
+                # the alias has no line of its own: name the key that holds it
+                keyed = max((i for i, p in enumerate(path) if isinstance(p, str)), default=-1)
+                raise error(f"more than {limits.MAX_ALIASES} YAML aliases (*name) in one "
+                            f"document", doc.source(path[: keyed + 1]))
+        self.seen.add(id(node))
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in _COLLECTIONS:
+            raise error(f"unsupported YAML tag {node.tag!r} (only plain mappings and lists)",
+                        Source(doc.path, line))
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise error("YAML merge keys ('<<') are not supported",
+                                Source(doc.path, line))
+                key = _scalar(key_node, doc, error)
+                if not isinstance(key, str):
+                    key = str(key).lower() if isinstance(key, bool) else str(key)
+                key_line = key_node.start_mark.line + 1
+                child = (*path, key)
+                if key in out:
+                    raise error(
+                        f"duplicate key '{key}' (first at line {doc.lines[child]})",
+                        Source(doc.path, key_line, format_path(child)),
+                    )
+                doc.lines[child] = key_line
+                out[key] = self.construct(value_node, child, depth + 1)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.construct(item, (*path, i), depth + 1)
+                    for i, item in enumerate(node.value)]
+        return _scalar(node, doc, error, path)
+
+
+def _scalar(node: yaml.Node, doc: Document, error: type[PartwaysError],
+            path: Path | None = None) -> Any:
     line = node.start_mark.line + 1
-    doc.lines.setdefault(path, line)
-    if depth > MAX_DEPTH:
-        raise error(f"nesting deeper than {MAX_DEPTH} levels", doc.source(path))
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise error("YAML merge keys ('<<') are not supported", Source(doc.path, line))
-            key = _scalar(key_node, doc, error)
-            if not isinstance(key, str):
-                key = str(key).lower() if isinstance(key, bool) else str(key)
-            key_line = key_node.start_mark.line + 1
-            child = (*path, key)
-            if key in out:
-                raise error(
-                    f"duplicate key '{key}' (first at line {doc.lines[child]})",
-                    Source(doc.path, key_line, format_path(child)),
-                )
-            doc.lines[child] = key_line
-            out[key] = _construct(value_node, child, doc, error, depth + 1)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, (*path, i), doc, error, depth + 1)
-                for i, item in enumerate(node.value)]
-    return _scalar(node, doc, error)
-
-
-def _scalar(node: yaml.Node, doc: Document, error: type[PartwaysError]) -> Any:
     if not isinstance(node, yaml.ScalarNode):
-        raise error("a key must be a plain scalar", Source(doc.path, node.start_mark.line + 1))
+        raise error("a key must be a plain scalar", Source(doc.path, line))
+    where = format_path(path) if path else None
+    if len(node.value) > limits.MAX_STRING:
+        raise error(f"text longer than the {limits.MAX_STRING}-character limit",
+                    Source(doc.path, line, where))
     try:
-        return _construct_scalar_value(node)
+        value = _construct_scalar_value(node)
     except (ValueError, yaml.YAMLError) as exc:
-        raise error(f"bad value: {exc}", Source(doc.path, node.start_mark.line + 1)) from None
+        raise error(f"bad value: {str(exc).splitlines()[0]}",
+                    Source(doc.path, line, where)) from None
+    problem = limits.number_problem(value)
+    if problem:
+        raise error(problem, Source(doc.path, line, where))
+    return value
 
 
 def _construct_scalar_value(node: yaml.ScalarNode) -> Any:
@@ -162,6 +213,7 @@ def _construct_scalar_value(node: yaml.ScalarNode) -> Any:
     return constructor(node)
 
 
+_COLLECTIONS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 _BASE = yaml.SafeLoader("")
 _SCALARS = {
     "tag:yaml.org,2002:null": _BASE.construct_yaml_null,

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
+
+from .textsafe import visible
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,30 @@ class PartwaysError(ValueError):
     def __init__(self, message: str, source: Source | None = None) -> None:
         self.message = message
         self.source = source
-        super().__init__(f"{source}: {message}" if source else message)
+        # one line, whatever text the message quotes
+        super().__init__(visible(f"{source}: {message}" if source else message))
+
+
+    @property
+    def kind(self) -> str:
+        """``case``, ``policy``, ``kb``, ``inference``, ``query`` or ``input``."""
+        return _KINDS.get(type(self).__name__, "input")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The machine-readable form: kind, file, line, field, message, suggestion."""
+        message, suggestion = split_suggestion(self.message)
+        src = self.source or Source()
+        return {"kind": self.kind, "file": src.path, "line": src.line, "field": src.field,
+                "message": message, "suggestion": suggestion}
+
+
+_SUGGESTION = re.compile(r"; did you mean '(?P<s>[^']*)'\?$")
+
+
+def split_suggestion(message: str) -> tuple[str, str | None]:
+    """``"unknown key 'x'; did you mean 'y'?"`` -> ``("unknown key 'x'", "y")``."""
+    m = _SUGGESTION.search(message)
+    return (message[:m.start()], m.group("s")) if m else (message, None)
 
 
 class CaseError(PartwaysError):
@@ -54,6 +81,10 @@ class InferenceError(PartwaysError):
 
 class QueryError(PartwaysError):
     """An explanation query names something that does not exist."""
+
+
+_KINDS = {"CaseError": "case", "PolicyError": "policy", "KBError": "kb",
+          "InferenceError": "inference", "QueryError": "query"}
 
 
 def did_you_mean(word: str, options: Iterable[str]) -> str:

@@ -52,6 +52,7 @@ class Parameter:
     integer: bool = True
     guidance: tuple[str, ...] = ()
     origin: Source | None = None
+    title: Texts | None = None  # what the setting is, in a few words (else its name shows)
 
 
 @dataclass(frozen=True)
@@ -339,7 +340,7 @@ class _Loader:
             out[name] = Parameter(name, default, raw["rationale"], raw.get("unit", ""),
                                   raw.get("min"), raw.get("max"), integer,
                                   tuple(raw.get("guidance", ())),
-                                  d.source(("parameters", name)))
+                                  d.source(("parameters", name)), raw.get("title"))
         return out
 
     def _metrics(self, d: _yaml.Document) -> list[Metric]:

@@ -201,3 +201,61 @@ def _expand(text: str, lang: Lang, args: dict[str, Any]) -> str:
         pos = end
     out.append(text[pos:])
     return "".join(out)
+
+
+# -- the KB's words for what renderers show beside the prose -----------------------------
+
+def ids_shown(lang: str) -> bool:
+    """Engine ids (rule ids, concept keys, enum values) are English words: they are shown
+    beside their titles in English output only; the JSON carries them in every language."""
+    return lang == "en"
+
+
+def ui(kb: Any, key: str, lang: str, **args: Any) -> str:
+    """The KB's interface text ``key`` in ``lang`` with its placeholders filled."""
+    return for_kb(kb, lang).format(kb.ui_text(key, lang), **args)
+
+
+def section(kb: Any, label: str, lang: str) -> str:
+    """A source section label (``repair 1``) in ``lang``: its word from the KB's
+    ``section_<word>`` texts, its number in the language's digits."""
+    m = re.match(r"^(.*?)\s*(\d+)?$", label.strip())
+    word, number = (m.group(1), m.group(2)) if m else (label, None)
+    key = "section_" + re.sub(r"[\s-]+", "_", word)
+    text = kb.ui_text(key, lang) if key in kb.ui else word
+    return f"{text} {for_kb(kb, lang).num(int(number))}" if number else text
+
+
+def citation(kb: Any, source: str, label: str | None, lang: str) -> str:
+    """``S4 repair 1`` in ``lang`` (the source id stays: it is a citation code)."""
+    if not label:
+        return source
+    return ui(kb, "source_citation", lang, source=source, section=section(kb, label, lang)) \
+        if "source_citation" in kb.ui else f"{source} {label}"
+
+
+def guidance_refs(kb: Any, ids: Any, lang: str = "en") -> str:
+    """``SIG-01 (S1 reason 1; S2 reason 1)`` for each id, the sections in ``lang``."""
+    lx = for_kb(kb, lang)
+    parts = []
+    for gid in ids:
+        srcs = kb.guidance.get(gid, {}).get("sources", [])
+        where = lx.join((citation(kb, s["id"], s.get("section"), lang) for s in srcs), lx.semi)
+        parts.append(f"{gid} ({where})" if where else gid)
+    return lx.join(parts)
+
+
+def decision_text(kb: Any, value: str, lang: str) -> str:
+    """A decision as the reader sees it: its title (after the value in capitals, in
+    English output)."""
+    concept = kb.concept(kb.outputs["decision"].get("concept", ""), value)
+    title = kb.text(concept.title, lang) if concept else value
+    if ids_shown(lang):
+        return f"{value.upper()} — {title}" if concept else value.upper()
+    return title
+
+
+def param_title(kb: Any, name: str, lang: str) -> str:
+    """A parameter's title in ``lang`` (its name when it has none)."""
+    p = kb.parameters.get(name)
+    return kb.text(p.title, lang) if p is not None and p.title else name

@@ -23,6 +23,7 @@ from ._validate import validate, validator_for
 from .assessment import Assessment
 from .errors import KBError, QueryError, Source, did_you_mean
 from .knowledge import KnowledgeBase, Texts
+from .lang import Lang, for_kb
 from .plan_render import plan_items, span_days
 
 # Unicode first-strong isolate / pop directional isolate: a Latin name or a date inside
@@ -124,15 +125,20 @@ def letter_channels(kb: KnowledgeBase) -> tuple[str, ...]:
 
 
 @cache
-def _environment(rtl: bool) -> Any:
+def _environment(lx: Lang) -> Any:
     from jinja2 import StrictUndefined
     from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    def finalize(value: Any) -> Any:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = lx.num(value)  # the language's digits
+        return _isolate(value) if lx.rtl else value
 
     # Sandboxed and immutable: templates are data and may come from a user's overlay.
     # StrictUndefined: a misspelt name is an error, never a silently empty sentence.
     return ImmutableSandboxedEnvironment(
         undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
-        trim_blocks=True, lstrip_blocks=True, finalize=_isolate if rtl else None)
+        trim_blocks=True, lstrip_blocks=True, finalize=finalize)
 
 
 def _isolate(value: Any) -> Any:
@@ -148,18 +154,18 @@ def _isolate(value: Any) -> Any:
     return f"{FSI}{text}{PDI}"
 
 
-_COMPILED: dict[tuple[str, bool], Any] = {}
+_COMPILED: dict[tuple[str, Lang], Any] = {}
 
 
 def _compile(kb: KnowledgeBase, letter: LetterTemplate, lang: str) -> Any:
     from jinja2 import TemplateSyntaxError
 
     origin = letter.origins[lang]
-    key = (letter.templates[lang], lang in kb.rtl)
+    key = (letter.templates[lang], for_kb(kb, lang))
     if key in _COMPILED:
         return _COMPILED[key]
     try:
-        _COMPILED[key] = _environment(lang in kb.rtl).from_string(letter.templates[lang])
+        _COMPILED[key] = _environment(key[1]).from_string(letter.templates[lang])
         return _COMPILED[key]
     except TemplateSyntaxError as exc:
         line = origin.line + (exc.lineno or 0) if origin.line is not None else None
@@ -175,23 +181,31 @@ def letter_context(a: Assessment, lang: str = "en", channel: str = "email",
     ``notify_on``, ``end_on``, ``days`` (between the two), ``steps`` (plan step id -> list
     of ``{date, subject, title, guidance}``), ``case`` (the case as written),
     ``params`` (the effective parameters) and ``sender`` (the signature, or None).
+    Dates are written for the reader of ``lang`` (month names; the Solar Hijri date with
+    the Gregorian one in Persian); ``as_of_iso``, ``notify_on_iso``, ``end_on_iso`` and
+    each step's ``date_iso`` keep the ISO form.
     """
+    lx = for_kb(a.kb, lang)
     if a.plan is None:
         raise QueryError(f"no exit plan: the decision is '{a.decision}'")
     steps: dict[str, list[dict[str, Any]]] = {}
     for item in plan_items(a, lang):
         if not item.milestone:
             steps.setdefault(item.id, []).append(
-                {"date": item.date.isoformat(), "subject": item.subject, "title": item.title,
+                {"date": lx.date(item.date), "date_iso": item.date.isoformat(),
+                 "subject": item.subject, "title": item.title,
                  "guidance": list(item.guidance)})
     return {
         a.kb.outputs["subject"]["key"]: a.client,
-        "as_of": a.case.as_of.isoformat(),
+        "as_of": lx.date(a.case.as_of),
+        "as_of_iso": a.case.as_of.isoformat(),
         "decision": a.decision,
         "lang": lang,
         "channel": channel,
-        "notify_on": a.plan.notify_on.isoformat() if a.plan.notify_on else None,
-        "end_on": a.plan.end_on.isoformat() if a.plan.end_on else None,
+        "notify_on": lx.date(a.plan.notify_on) if a.plan.notify_on else None,
+        "end_on": lx.date(a.plan.end_on) if a.plan.end_on else None,
+        "notify_on_iso": a.plan.notify_on.isoformat() if a.plan.notify_on else None,
+        "end_on_iso": a.plan.end_on.isoformat() if a.plan.end_on else None,
         "days": span_days(a),
         "steps": steps,
         # a plain deep copy: the template sees the case as written, and cannot change it

@@ -19,6 +19,7 @@ from typing import Any
 from .assessment import Assessment
 from .errors import QueryError
 from .knowledge import KnowledgeBase
+from .lang import decision_text, for_kb
 
 FORMATS = ("text", "json", "md", "ics")
 
@@ -112,16 +113,15 @@ def span_days(a: Assessment) -> int | None:
 
 
 def decision_line(a: Assessment, lang: str) -> str:
-    """``Decision: TERMINATE — <title>`` in ``lang``."""
+    """``Decision: TERMINATE — <title>`` in ``lang`` (the title alone outside English)."""
     kb = a.kb
-    concept = kb.concept(kb.outputs["decision"]["concept"], a.decision)
-    title = kb.text(concept.title, lang) if concept else a.decision
-    return f"{kb.ui_text('exit_decision', lang)}: {a.decision.upper()} — {title}"
+    return f"{kb.ui_text('exit_decision', lang)}: {decision_text(kb, a.decision, lang)}"
 
 
 def no_plan_message(a: Assessment, lang: str = "en", key: str = "exit_no_plan") -> str:
     """What to print when the decision carries no plan: the decision and ``key``'s text."""
-    return f"{a.client} — {decision_line(a, lang)}\n{a.kb.ui_text(key, lang)}\n"
+    client = for_kb(a.kb, lang).isolate(a.client)
+    return f"{client} — {decision_line(a, lang)}\n{a.kb.ui_text(key, lang)}\n"
 
 
 def plan_dict(a: Assessment, lang: str = "en") -> dict[str, Any]:
@@ -167,11 +167,12 @@ def render_plan(a: Assessment, fmt: str = "text", lang: str = "en") -> str:
 def _header(a: Assessment, lang: str) -> tuple[str, str]:
     """The dates line: when to tell, when it ends, and the days between."""
     ui = a.kb.ui_text
+    lx = for_kb(a.kb, lang)
     assert a.plan is not None
-    notify = _iso(a.plan.notify_on) or "—"
-    end = _iso(a.plan.end_on) or "—"
+    notify = lx.date(a.plan.notify_on)
+    end = lx.date(a.plan.end_on)
     days = span_days(a)
-    span = f" ({days} {ui('exit_notice_days', lang)})" if days is not None else ""
+    span = f" ({lx.format(ui('exit_notice_days', lang), n=days)})" if days is not None else ""
     return (f"{ui('exit_notify_on', lang)}: {notify}",
             f"{ui('exit_end_on', lang)}: {end}{span}")
 
@@ -180,10 +181,11 @@ def _checklist(a: Assessment, lang: str, *, milestone: str, step: str, advice: s
                escape: Callable[[str], str] = str) -> list[str]:
     """The checklist lines, each item formatted by the given line patterns."""
     lines = []
+    lx = for_kb(a.kb, lang)
     for item in plan_items(a, lang):
-        fields = {"date": item.date.isoformat(), "title": escape(item.title),
-                  "subject": f": {escape(item.subject)}" if item.subject else "",
-                  "guidance": ", ".join(item.guidance), "advice": escape(item.advice)}
+        fields = {"date": lx.date(item.date), "title": escape(item.title),
+                  "subject": f": {lx.isolate(escape(item.subject))}" if item.subject else "",
+                  "guidance": lx.join(item.guidance), "advice": escape(item.advice)}
         if item.milestone:
             lines.append(milestone.format(**fields))
             continue
@@ -195,8 +197,9 @@ def _checklist(a: Assessment, lang: str, *, milestone: str, step: str, advice: s
 
 def _render_text(a: Assessment, lang: str) -> str:
     ui = a.kb.ui_text
-    lines = [f"{ui('exit_plan', lang)} — {a.client} — {ui('exit_as_of', lang)} "
-             f"{a.case.as_of.isoformat()}", decision_line(a, lang), *_header(a, lang), "",
+    lx = for_kb(a.kb, lang)
+    lines = [f"{ui('exit_plan', lang)} — {lx.isolate(a.client)} — {ui('exit_as_of', lang)} "
+             f"{lx.date(a.case.as_of)}", decision_line(a, lang), *_header(a, lang), "",
              f"{ui('exit_checklist', lang)}:"]
     lines += _checklist(a, lang, milestone="  ▶ {date}  {title}",
                         step="  [ ] {date}  {title}{subject} ({guidance})",
@@ -214,9 +217,10 @@ def _md(text: str) -> str:
 
 def _render_md(a: Assessment, lang: str) -> str:
     ui = a.kb.ui_text
+    lx = for_kb(a.kb, lang)
     notify, end = _header(a, lang)
-    lines = [f"# {ui('exit_plan', lang)}: {_md(a.client)}", "",
-             f"*{ui('exit_as_of', lang)} {a.case.as_of.isoformat()}* · "
+    lines = [f"# {ui('exit_plan', lang)}: {lx.isolate(_md(a.client))}", "",
+             f"*{ui('exit_as_of', lang)} {lx.date(a.case.as_of)}* · "
              f"**{_md(decision_line(a, lang))}**", "", f"- {notify}", f"- {end}", "",
              f"## {ui('exit_checklist', lang)}", ""]
     lines += _checklist(a, lang, milestone="- **{date} — {title}**",
@@ -246,6 +250,7 @@ def render_ics(a: Assessment, lang: str = "en") -> str:
     if a.plan is None:
         return ""
     ui = a.kb.ui_text
+    lx = for_kb(a.kb, lang)
     stamp = dt.datetime.combine(a.case.as_of, dt.time(0, 0), tzinfo=dt.timezone.utc)
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -259,11 +264,13 @@ def render_ics(a: Assessment, lang: str = "en") -> str:
         event.add("dtstamp", stamp)
         event.add("dtstart", item.date)
         event.add("dtend", item.date + dt.timedelta(days=1))  # all-day: DTEND exclusive
-        subject = f": {item.subject}" if item.subject else ""
-        event.add("summary", f"{item.title}{subject} — {a.client}")
-        notes = [item.advice] if item.advice else []
+        subject = f": {lx.isolate(item.subject)}" if item.subject else ""
+        event.add("summary", f"{item.title}{subject} — {lx.isolate(a.client)}")
+        notes = [f"{lx.date(item.date)}"]
+        if item.advice:
+            notes.append(item.advice)
         if item.guidance:
-            notes.append(f"{ui('exit_guidance', lang)}: {', '.join(item.guidance)}")
+            notes.append(f"{ui('exit_guidance', lang)}: {lx.join(item.guidance)}")
         if notes:
             event.add("description", "\n".join(notes))
         event.add("transp", "TRANSPARENT")  # a reminder, not a busy block

@@ -5,35 +5,28 @@ Rendering reads the assessment and the KB's texts; it computes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from .assessment import Assessment
 from .knowledge import KnowledgeBase
+from .lang import decision_text, for_kb, guidance_refs, ids_shown
+
+__all__ = ["describe_fact", "guidance_refs", "isolate", "render_text"]
 
 _DETAIL_SKIP = {"fact", "id", "index", "type", "date", "date_age", "note", "ref", "layer",
                 "label", "rule"}
 
 
-def guidance_refs(kb: KnowledgeBase, ids: Iterable[str]) -> str:
-    """``SIG-01 (S1 reason 1; S2 reason 1)`` for each id."""
-    parts = []
-    for gid in ids:
-        srcs = kb.guidance.get(gid, {}).get("sources", [])
-        where = "; ".join(f"{s['id']} {s.get('section', '')}".strip() for s in srcs)
-        parts.append(f"{gid} ({where})" if where else gid)
-    return ", ".join(parts)
-
-
 def isolate(kb: KnowledgeBase, text: str, lang: str) -> str:
     """``text`` wrapped in Unicode isolates inside right-to-left output, so a note or a name
     in another script keeps its own direction without reordering the line around it."""
-    return f"\u2068{text}\u2069" if lang in kb.rtl else text
+    return for_kb(kb, lang).isolate(text)
 
 
 def describe_fact(kb: KnowledgeBase, fact: dict[str, Any], lang: str) -> str:
     """One line for an evidence fact: date, what it is, its details and note."""
     ui = kb.ui_text
+    lx = for_kb(kb, lang)
     ftype = fact.get("fact", "")
     what = ui(f"event_{fact.get('type')}", lang) if ftype == "event" else ui(ftype, lang)
     details = []
@@ -46,38 +39,61 @@ def describe_fact(kb: KnowledgeBase, fact: dict[str, Any], lang: str) -> str:
             continue
         if isinstance(value, bool):
             value = "✓" if value else "✗"
-        elif isinstance(value, str) and spec is not None and spec.enum \
-                and value in spec.enum and f"value_{value}" in kb.ui:
+        elif isinstance(value, str) and f"value_{value}" in kb.ui and (
+                spec is None or not spec.enum or value in spec.enum):
             value = ui(f"value_{value}", lang)
+        elif isinstance(value, str) and spec is not None and spec.enum \
+                and (concept := _concept_title(kb, value, lang)) is not None:
+            value = concept  # a step or signal named by its key: its title
+        elif isinstance(value, str) and _is_date(value):
+            value = lx.date(value)
         elif isinstance(value, str):
-            value = isolate(kb, value, lang)
-        details.append(f"{ui(f'field_{key}', lang) if f'field_{key}' in kb.ui else key}: {value}")
-    line = " ".join(x for x in [fact.get("date", ""), what] if x)
+            value = lx.isolate(value)
+        elif isinstance(value, (int, float)):
+            value = lx.num(value)
+        name = ui(f"field_{key}", lang) if f"field_{key}" in kb.ui else key
+        details.append(f"{name}: {value}")
+    date = lx.date(fact["date"]) if fact.get("date") else ""
+    line = " ".join(x for x in [date, what] if x)
     if details:
-        line += " (" + ", ".join(details) + ")"
+        line += " (" + lx.join(details) + ")"
     if fact.get("note"):
-        line += f" — “{isolate(kb, fact['note'], lang)}”"
+        line += f" — {lx.quote(fact['note'])}"
     if fact.get("ref"):
-        line += f" [{fact['ref']}]"
+        line += f" {lx.bracket(lx.isolate(str(fact['ref'])))}"
     return line
+
+
+def _concept_title(kb: KnowledgeBase, key: str, lang: str) -> str | None:
+    for items in kb.concepts.values():
+        if key in items:
+            return kb.text(items[key].title, lang)
+    return None
+def _is_date(value: str) -> bool:
+    return len(value) == 10 and value[4] == "-" and value[7] == "-" and \
+        value.replace("-", "").isdigit()
 
 
 def render_text(a: Assessment, lang: str = "en") -> str:
     """The assessment as readable text in ``lang``."""
     kb = a.kb
+    lx = for_kb(kb, lang)
     ui = kb.ui_text
     out = kb.outputs
+    ids = ids_shown(lang)
     lines: list[str] = []
-    lines.append(f"partways — {a.client} — {ui('as_of', lang)} {a.case.as_of.isoformat()}")
+    name = kb.text(kb.title, lang) if kb.title else kb.name
+    lines.append(f"{name} — {lx.isolate(a.client)} — {ui('as_of', lang)} "
+                 f"{lx.date(a.case.as_of)}")
     dconcept = kb.concept(out["decision"]["concept"], a.decision)
-    dtitle = kb.text(dconcept.title, lang) if dconcept else a.decision
-    lines.append(f"{ui('decision', lang)}: {a.decision.upper()} — {dtitle}")
+    lines.append(f"{ui('decision', lang)}: {decision_text(kb, a.decision, lang)}")
     if dconcept and dconcept.advice:
         lines.append(f"  {kb.text(dconcept.advice, lang)}")
     if a.reason_rule:
         rule = kb.rule(a.reason_rule)
+        cite = lx.join(rule.guidance)
         lines.append(f"{ui('reason', lang)}: {kb.text(rule.title, lang)} "
-                     f"[{rule.id}; {', '.join(rule.guidance)}]")
+                     + (f"[{rule.id}; {cite}]" if ids else f"({cite})"))
     lines.append("")
     lines.append(f"{ui('signals', lang)}:")
     if not a.signals:
@@ -86,10 +102,11 @@ def render_text(a: Assessment, lang: str = "en") -> str:
     for s in a.signals:
         c = kb.concept(fconcept, s.id)
         title = kb.text(c.title, lang) if c else s.id
-        sev = ui(f"severity_{s.severity}", lang)
-        status = f" · {ui(f'status_{s.status}', lang)}" if s.status and s.status != "active" \
-            else ""
-        lines.append(f"  • [{sev}]{status} {title} — {s.id} ({', '.join(s.guidance)})")
+        sev = lx.bracket(ui(f"severity_{s.severity}", lang))
+        status = f" {lx.bracket(ui(f'status_{s.status}', lang))}" \
+            if s.status and s.status != "active" else ""
+        ident = ""  # the title says it; the id is in the JSON (no raw ids in text)
+        lines.append(f"  • {sev}{status} {title}{ident} ({lx.join(s.guidance)})")
         for ev in s.evidence:
             fact = a.trace.facts.get(ev)
             if fact is not None:
@@ -102,22 +119,31 @@ def render_text(a: Assessment, lang: str = "en") -> str:
     for i, st in enumerate(a.next_steps, 1):
         c = kb.concept(sconcept, st.id)
         title = kb.text(c.title, lang) if c else st.id
-        extra = f" — {', '.join(st.signals)}" if st.signals else ""
-        status = f" [{st.status}]" if st.status and st.status != "untried" else ""
-        lines.append(f"  {i}. {title}{status}{extra}")
-        lines.append(f"     {ui('guidance', lang)}: {guidance_refs(kb, st.guidance)}")
+        extra = ""
+        if st.signals:
+            names = [st_title for sid in st.signals
+                     for st_title in [_title(kb, fconcept, sid, lang)]]
+            extra = f" — {lx.join(names)}"
+        status = f" {lx.bracket(ui(f'status_{st.status}', lang))}" \
+            if st.status and st.status != "untried" and f"status_{st.status}" in kb.ui else ""
+        lines.append(f"  {lx.num(i)}. {title}{status}{extra}")
+        lines.append(f"     {ui('guidance', lang)}: {guidance_refs(kb, st.guidance, lang)}")
         if c and c.advice:
             lines.append(f"     {kb.text(c.advice, lang)}")
     if a.plan is not None:
         lines.append("")
-        notify = a.plan.notify_on.isoformat() if a.plan.notify_on else "—"
-        end = a.plan.end_on.isoformat() if a.plan.end_on else "—"
+        notify = lx.date(a.plan.notify_on) if a.plan.notify_on else "—"
+        end = lx.date(a.plan.end_on) if a.plan.end_on else "—"
         lines.append(f"{ui('plan', lang)}: {ui('notify_on', lang)} {notify} · "
                      f"{ui('end_on', lang)} {end}")
         pconcept = out["plan_steps"]["concept"]
         for ps in a.plan.steps:
-            c = kb.concept(pconcept, ps.id)
-            title = kb.text(c.title, lang) if c else ps.id
-            subject = f": {ps.subject}" if ps.subject else ""
-            lines.append(f"  {ps.date.isoformat()}  {title}{subject} ({', '.join(ps.guidance)})")
+            title = _title(kb, pconcept, ps.id, lang)
+            subject = f": {lx.isolate(ps.subject)}" if ps.subject else ""
+            lines.append(f"  {lx.date(ps.date)}  {title}{subject} ({lx.join(ps.guidance)})")
     return "\n".join(lines) + "\n"
+
+
+def _title(kb: KnowledgeBase, kind: str, key: str, lang: str) -> str:
+    c = kb.concept(kind, key)
+    return kb.text(c.title, lang) if c else key

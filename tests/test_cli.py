@@ -37,11 +37,11 @@ def test_assess_text(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["assess", str(path)])
     assert result.exit_code == 0, result.output
     assert "TERMINATE_NOW" in result.output
-    assert "verbal_abuse" in result.output
-    assert "2026-09-02" in result.output
+    assert "Verbal abuse" in result.output and "verbal_abuse" not in result.output
+    assert "2 September 2026" in result.output
     assert "insulted me in front of my team" in result.output
     assert "DEC-02" in result.output
-    assert "2026-11-03" in result.output  # notify_on = as_of + urgent_notify_days
+    assert "3 November 2026" in result.output  # notify_on = as_of + urgent_notify_days
 
 
 def test_assess_json_matches_contract(tmp_path: Path) -> None:

@@ -1,0 +1,54 @@
+"""Fast JSON for the hot path: orjson where it gives the same bytes as the json module.
+
+``dumps_sorted`` is ``json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2)``
+byte for byte: orjson writes the same text for strings, booleans, None, integers within
+64 bits and floats, except floats below 1e-4 (``1e-05`` against ``0.00001``, ``2.5e-07``
+against ``2.5e-7``), and NaN or infinity (``NaN`` against ``null``), which never reach an
+assessment (facts normalise them away, a policy refuses them). Output showing such a
+small float, and values orjson refuses (a huge integer, a lone surrogate, a non-string
+key), go to the json module. A test compares both on every example.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - orjson is a dependency; json keeps working
+    orjson = None  # type: ignore[assignment]
+
+# Python writes a float below 1e-4 as 1e-05 or 2.5e-07 where orjson writes 0.00001 or
+# 2.5e-7: such a number in orjson's output (or the same characters inside a string) sends
+# the value to the json module.
+_SMALL_FLOAT = re.compile(rb"0\.0000|[0-9]e-")
+_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 if orjson is not None else 0
+
+
+def dumps_sorted(value: Any) -> str:
+    """Sorted keys, two-space indent, UTF-8 text kept, no trailing newline."""
+    if orjson is not None:
+        try:
+            out = orjson.dumps(value, option=_OPTIONS)
+        except (orjson.JSONEncodeError, TypeError):  # a huge integer, a lone surrogate...
+            pass
+        else:
+            if not _SMALL_FLOAT.search(out):
+                return out.decode("utf-8")
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2)
+
+
+def dumps_compact(value: Any) -> str:
+    """Compact JSON for the rule engine's C API (which parses any valid JSON)."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(value).decode("utf-8")
+        except (orjson.JSONEncodeError, TypeError):
+            pass
+    return json.dumps(value, ensure_ascii=False)
+
+
+def loads(text: str | bytes) -> Any:
+    return orjson.loads(text) if orjson is not None else json.loads(text)
