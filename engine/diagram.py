@@ -301,13 +301,19 @@ def check_label(kb: KnowledgeBase, fact_type: str, c: Check, lang: str) -> str:
         return lx.num(v) if isinstance(v, (int, float)) else _fmt(v)
 
     actual = kb.ui_text("diagram_absent", lang) if c.actual is None else shown(c.actual)
+    required = shown(c.required)
+    if c.required is None and c.ref:  # equal to another fact's field: name that field
+        ref_field = str(c.ref).rsplit(".", 1)[-1]
+        required = next((kb.ui_text(k, lang) for k in (f"field_{ref_field}",
+                                                        f"explain_field_{ref_field}")
+                         if k in kb.ui), "—")
     if c.op == "ex":
         return lx.format(kb.ui_text("diagram_check_present", lang), field=field,
                          actual=actual)
     return lx.format(kb.ui_text("diagram_check", lang), field=field,
                      op=_SYM.get(c.op, c.op).replace("!=", "≠").replace(">=", "≥")
                      .replace("<=", "≤").replace("in", "∈"),
-                     required=shown(c.required), actual=actual)
+                     required=required, actual=actual)
 
 
 def check_text(c: Check) -> str:

@@ -141,6 +141,12 @@ def for_kb(kb: Any, code: str) -> Lang:
     return lang_of(code, code in kb.rtl)
 
 
+def is_iso_date(text: str) -> bool:
+    """``text`` is a date as the engine writes it (``2026-11-16``)."""
+    return len(text) == 10 and text[4] == "-" and text[7] == "-" and \
+        text.replace("-", "").isdigit()
+
+
 def to_western(text: str) -> str:
     return text.translate(_WESTERN)
 
