@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,13 +19,74 @@ F = TypeVar("F", bound=Callable[..., Any])
 LANGS = ("en", "ar", "fa")
 
 
+class UserError(click.ClickException):
+    """A :class:`PartwaysError` on its way out: one line of text, or under
+    ``--format json`` the located error object (see :func:`error_json`)."""
+
+    def __init__(self, error: PartwaysError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn a :class:`PartwaysError` into a one-line click error (exit 1)."""
     try:
         yield
     except PartwaysError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise UserError(exc) from None
+
+
+JSON_FORMATS = ("json", "jsonl")
+
+
+def wants_json(argv: list[str]) -> bool:
+    """Whether the command line asks for JSON (``--format json`` / ``--format=jsonl``)."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--format" and i + 1 < len(argv) and argv[i + 1] in JSON_FORMATS:
+            return True
+        if arg.startswith("--format=") and arg.split("=", 1)[1] in JSON_FORMATS:
+            return True
+    return False
+
+
+def error_json(exc: click.ClickException) -> str:
+    """``{"error": {"kind", "file", "line", "field", "message", "suggestion"}}``."""
+    if isinstance(exc, UserError):
+        body = exc.error.to_dict()
+    else:
+        kind = "usage" if isinstance(exc, click.UsageError) else "input"
+        message, suggestion = partways.errors.split_suggestion(exc.format_message())
+        opt = getattr(exc, "param", None)
+        param = getattr(exc, "param_hint", None) or (
+            opt.opts[0] if opt is not None and opt.opts else None)
+        body = {"kind": kind, "file": None, "line": None,
+                "field": param.strip("'\"") if isinstance(param, str) else None,
+                "message": message, "suggestion": suggestion}
+    return json.dumps({"error": body}, ensure_ascii=False, sort_keys=True)
+
+
+class JsonErrorsGroup(click.Group):
+    """The ``partways`` group: under ``--format json`` (or ``jsonl``) any error is
+    printed as one JSON object on standard output, with the same exit status."""
+
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        if not standalone_mode or not wants_json(argv):
+            return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(argv, prog_name, complete_var, False, **extra)
+        except click.ClickException as exc:
+            click.echo(error_json(exc))
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
 
 def kb_option(f: F) -> F:

@@ -6,6 +6,7 @@ wording and the case checks all live in the engine and the KB.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
@@ -93,13 +94,17 @@ def letter(case: Path, lang: str, channel: str, sender: str | None, output: Path
 @click.option("--remediation", "remediations", multiple=True,
               metavar="step=...,date=...,outcome=...",
               help="A remediation step to append to the case's remediation (repeatable).")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="DATE",
+              help="Move the case's as_of forward to DATE (YYYY-MM-DD) first, so entries "
+                   "up to DATE can be logged.")
 @kb_option
 def log(case: Path, events: tuple[str, ...], remediations: tuple[str, ...],
-        overlays: tuple[Path, ...]) -> None:
+        as_of: dt.datetime | None, overlays: tuple[Path, ...]) -> None:
     """Append dated entries to the case file CASE, keeping its comments and layout.
 
     The whole edited case is validated first; an invalid entry is refused and the file
-    is left exactly as it was. The file is replaced atomically.
+    is left exactly as it was. The file is locked while it is edited (parallel calls
+    wait for each other) and replaced atomically; a symbolic link keeps pointing at it.
     """
     entries = [("event", e) for e in events] + [("remediation", r) for r in remediations]
     if not entries:
@@ -108,6 +113,6 @@ def log(case: Path, events: tuple[str, ...], remediations: tuple[str, ...],
     with user_errors():
         if not case.is_file():
             raise PartwaysError("case file not found", Source(str(case)))
-        log_entries(case, kb, entries)
+        log_entries(case, kb, entries, as_of=as_of.date() if as_of else None)
     noun = "entry" if len(entries) == 1 else "entries"
     click.echo(f"logged {len(entries)} {noun} in {case}")

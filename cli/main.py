@@ -9,10 +9,10 @@ import click
 from partways import __version__
 from partways.render import render_text
 
-from .common import LANGS, assess_cli, case_argument, emit, kb_option
+from .common import LANGS, JsonErrorsGroup, assess_cli, case_argument, emit, kb_option
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=JsonErrorsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="partways")
 @click.option("--engine", type=click.Choice(["durable", "python"]), default=None,
               help="Inference backend: durable_rules, or the compiled pure-Python one (same "
@@ -66,6 +66,11 @@ from .exit_toolkit import letter, log, plan  # noqa: E402  (registered after mai
 main.add_command(plan)
 main.add_command(letter)
 main.add_command(log)
+
+from .contract import check, schema  # noqa: E402  (registered after main)
+
+main.add_command(check)
+main.add_command(schema)
 
 if __name__ == "__main__":
     main()

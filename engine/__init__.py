@@ -10,9 +10,18 @@ The public API::
 
 from __future__ import annotations
 
-from .api import assess, assess_case, assess_data, assess_text, program_for
+from .api import (
+    assess,
+    assess_case,
+    assess_data,
+    assess_text,
+    program_for,
+    resolve_kb,
+    validate_case,
+)
 from .assessment import Assessment, Finding, Plan, PlanStep, Step
 from .case import Case, case_from_data, load_case, parse_case
+from .contract import decision_id, kb_digest, schema, schema_text
 from .coverage import Coverage, rule_coverage
 from .diagram import case_view
 from .diagram import render as render_diagram
@@ -34,9 +43,11 @@ from .plan_render import no_plan_message, plan_items, render_plan
 from .reference import assess_reference
 from .report import render_html
 from .rulegraph import rule_graph
+from .version import SCHEMA_VERSION, __version__
 from .whatif import Edit, FlipResult, WhatIf, flip, what_if
 
 __all__ = [
+    "SCHEMA_VERSION",
     "Assessment",
     "Case",
     "CaseError",
@@ -59,6 +70,7 @@ __all__ = [
     "WhatIf",
     "Why",
     "WhyNot",
+    "__version__",
     "assess",
     "assess_case",
     "assess_data",
@@ -66,8 +78,10 @@ __all__ = [
     "assess_text",
     "case_from_data",
     "case_view",
+    "decision_id",
     "find_forbidden",
     "flip",
+    "kb_digest",
     "letter_channels",
     "lint_kb",
     "load_case",
@@ -81,8 +95,11 @@ __all__ = [
     "render_html",
     "render_letter",
     "render_plan",
+    "resolve_kb",
     "rule_coverage",
     "rule_graph",
+    "schema",
+    "schema_text",
+    "validate_case",
     "what_if",
 ]
-__version__ = "0.1.0"

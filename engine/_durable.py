@@ -1,6 +1,6 @@
 """The one adapter around durable_rules. No other module imports ``durable``.
 
-Workarounds for the traps measured in shared/DURABLE_RULES.md live here:
+Workarounds for the traps measured on durable-rules 2.0.28 live here:
 a host without polling threads, unique ruleset names (rulesets are global and
 unremovable), one fresh session per run deleted afterwards, input facts asserted one
 at a time (an unmatched fact in a batch would abort the batch's pending actions),

@@ -62,6 +62,22 @@ def validate(doc: Document, validator: Draft202012Validator,
     raise error(message, doc.source(path))
 
 
+def all_problems(doc: Document, validator: Draft202012Validator,
+                 error: type[PartwaysError]) -> list[PartwaysError]:
+    """Every schema violation of ``doc``, one per located field, in line order (the
+    collect mode of :func:`validate`)."""
+    found: dict[tuple[int, str], tuple[tuple[int, int], PartwaysError]] = {}
+    for e in validator.iter_errors(doc.data):
+        best = jsonschema.exceptions.best_match([e]) if e.context else e
+        path, message = describe(best)
+        src = doc.source(path)
+        key = (src.line or 0, src.field or "")
+        rank = (_rank(best), -len(best.absolute_path))
+        if key not in found or rank < found[key][0]:
+            found[key] = (rank, error(message, src))
+    return [err for _k, (_r, err) in sorted(found.items())]
+
+
 def _rank(err: jsonschema.ValidationError) -> int:
     order = ["additionalProperties", "enum", "const", "required", "type", "format"]
     return order.index(err.validator) if err.validator in order else len(order)

@@ -11,10 +11,12 @@ import networkx as nx
 
 from ._json import dumps_sorted
 from .case import Case
+from .contract import stamp
 from .errors import InferenceError
 from .graph import ancestors_in, decision_graph, node_link
 from .inference import Program, Trace
 from .knowledge import KnowledgeBase
+from .records import Record
 
 if TYPE_CHECKING:  # explain imports this module; import it lazily at run time
     from .explain import Why, WhyNot
@@ -23,7 +25,7 @@ SEVERITY_ORDER = {"info": 0, "minor": 1, "serious": 2, "critical": 3}
 
 
 @dataclass(frozen=True)
-class Finding:
+class Finding(Record):
     """A signal shown to the user (a red flag), with the evidence behind it."""
 
     id: str
@@ -35,7 +37,7 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class Step:
+class Step(Record):
     """A next step (e.g. a repair to try), with the signals it addresses."""
 
     id: str
@@ -46,7 +48,7 @@ class Step:
 
 
 @dataclass(frozen=True)
-class PlanStep:
+class PlanStep(Record):
     id: str
     guidance: tuple[str, ...]
     date: dt.date
@@ -55,7 +57,7 @@ class PlanStep:
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(Record):
     notify_on: dt.date | None
     end_on: dt.date | None
     steps: tuple[PlanStep, ...]
@@ -92,7 +94,7 @@ class Assessment:
         return str(self.graph.nodes[cands[0]]["rule"]) if cands else None
 
     def to_dict(self, lang: str = "en") -> dict[str, Any]:
-        """The assessment JSON of the case contract (shared/CASE_FORMAT.md) plus extras."""
+        """The assessment JSON (``partways schema assessment``, docs/CASE_FORMAT.md)."""
         kb = self.kb
         out = kb.outputs
         dconcept = kb.concept(out["decision"]["concept"], self.decision)
@@ -140,8 +142,8 @@ class Assessment:
             **({"repairs": self.repairs()} if "repairs" in out else {}),
             "parameters": dict(sorted(self.trace.params.items())),
             "lang": lang,
-            "kb": {"name": kb.name, "version": kb.version},
             "graph": node_link(self.graph),
+            **stamp(kb, self.case),
         }
 
     def repairs(self) -> list[dict[str, Any]]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -130,6 +131,33 @@ def _build(doc: _yaml.Document, kb: KnowledgeBase, today: dt.date | None) -> Cas
     return Case(data, as_of, params, doc.path, doc)
 
 
+def check_doc(doc: _yaml.Document, kb: KnowledgeBase,
+              today: dt.date | None = None) -> list[CaseError]:
+    """Every problem of a parsed case (schema, dates after ``as_of``, policy), in line
+    order; an empty list for a valid case."""
+    if not isinstance(doc.data, dict):
+        return [CaseError("a case file must be a mapping (client, as_of, events, ...)",
+                          doc.source(()))]
+    from ._validate import all_problems
+
+    schema = _validator(kb)
+    problems: list[CaseError] = [] if schema.fast is not None and schema.fast(doc.data) else [
+        e for e in all_problems(doc, schema.full, CaseError) if isinstance(e, CaseError)]
+    data = doc.data
+    as_of = today or dt.date.today()
+    if isinstance(data.get("as_of"), str):
+        with contextlib.suppress(ValueError):
+            as_of = _date(data["as_of"])
+    seen = {(p.source.line, p.source.field) for p in problems if p.source}
+    extra = list(_date_problems(doc, kb, as_of))
+    policy = data.get("policy")
+    if isinstance(policy, dict):
+        extra += _policy_problems(kb, policy, doc)
+    problems += [p for p in extra if not p.source or (p.source.line, p.source.field) not in seen]
+    return sorted(problems, key=lambda p: (p.source.line or 0, p.source.field or "")
+                  if p.source else (0, ""))
+
+
 def _date(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
@@ -137,6 +165,12 @@ def _date(text: str) -> dt.date:
 def _check_dates(doc: _yaml.Document, kb: KnowledgeBase, as_of: dt.date) -> None:
     """Every date lies in the supported range (:mod:`partways.limits`), and dates the
     vocabulary marks ``past`` do not lie after ``as_of``."""
+    for problem in _date_problems(doc, kb, as_of):
+        raise problem
+
+
+def _date_problems(doc: _yaml.Document, kb: KnowledgeBase,
+                   as_of: dt.date) -> Iterator[CaseError]:
     data = doc.data
     for ft in kb.fact_types.values():
         if ft.source is None or ft.derived or ft.table:
@@ -152,13 +186,18 @@ def _check_dates(doc: _yaml.Document, kb: KnowledgeBase, as_of: dt.date) -> None
         for base, item in items:
             for spec in ft.fields.values():
                 key = spec.origin or spec.name
-                if spec.type != "date" or not isinstance(item.get(key), str):
+                if spec.type != "date" or not isinstance(item, dict) \
+                        or not isinstance(item.get(key), str):
                     continue
-                problem = limits.date_problem(_date(item[key]))
+                try:
+                    day = _date(item[key])
+                except ValueError:  # not a date: the schema check names it
+                    continue
+                problem = limits.date_problem(day)
                 if problem:
-                    raise CaseError(problem, doc.source((*base, key)))
-                if spec.past and _date(item[key]) > as_of:
-                    raise CaseError(f"date {item[key]} is after as_of {as_of.isoformat()}",
+                    yield CaseError(problem, doc.source((*base, key)))
+                elif spec.past and day > as_of:
+                    yield CaseError(f"date {item[key]} is after as_of {as_of.isoformat()}",
                                     doc.source((*base, key)))
 
 
@@ -166,22 +205,37 @@ def resolve_policy(kb: KnowledgeBase, policy: Mapping[str, Any],
                    doc: _yaml.Document | None = None) -> dict[str, float]:
     """The KB's parameter defaults with ``policy`` overrides applied and checked."""
     params = kb.default_params()
+    for problem in _policy_problems(kb, policy, doc):
+        raise problem
+    for name, value in policy.items():
+        params[name] = int(value) if kb.parameters[name].integer else float(value)
+    return params
+
+
+def _policy_problems(kb: KnowledgeBase, policy: Mapping[str, Any],
+                     doc: _yaml.Document | None = None) -> list[PolicyError]:
+    out = []
     for name, value in policy.items():
         src = doc.source(("policy", name)) if doc else Source(field=f"policy.{name}")
-        if name not in kb.parameters:
-            raise PolicyError(f"unknown policy parameter '{name}'"
-                              f"{did_you_mean(name, kb.parameters)}", src)
-        p = kb.parameters[name]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise PolicyError(f"policy '{name}' must be a number", src)
-        problem = limits.number_problem(value)
+        problem = _policy_problem(kb, name, value)
         if problem:
-            raise PolicyError(f"policy '{name}' {problem}", src)
-        if p.integer and not float(value).is_integer():
-            raise PolicyError(f"policy '{name}' must be a whole number ({p.unit})", src)
-        if p.minimum is not None and value < p.minimum:
-            raise PolicyError(f"policy '{name}' must be >= {p.minimum}, got {value}", src)
-        if p.maximum is not None and value > p.maximum:
-            raise PolicyError(f"policy '{name}' must be <= {p.maximum}, got {value}", src)
-        params[name] = int(value) if p.integer else float(value)
-    return params
+            out.append(PolicyError(problem, src))
+    return out
+
+
+def _policy_problem(kb: KnowledgeBase, name: str, value: Any) -> str | None:
+    if name not in kb.parameters:
+        return f"unknown policy parameter '{name}'{did_you_mean(name, kb.parameters)}"
+    p = kb.parameters[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"policy '{name}' must be a number"
+    problem = limits.number_problem(value)
+    if problem:
+        return f"policy '{name}' {problem}"
+    if p.integer and not float(value).is_integer():
+        return f"policy '{name}' must be a whole number ({p.unit})"
+    if p.minimum is not None and value < p.minimum:
+        return f"policy '{name}' must be >= {p.minimum}, got {value}"
+    if p.maximum is not None and value > p.maximum:
+        return f"policy '{name}' must be <= {p.maximum}, got {value}"
+    return None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,28 @@ class PartwaysError(ValueError):
         super().__init__(f"{source}: {message}" if source else message)
 
 
+    @property
+    def kind(self) -> str:
+        """``case``, ``policy``, ``kb``, ``inference``, ``query`` or ``input``."""
+        return _KINDS.get(type(self).__name__, "input")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The machine-readable form: kind, file, line, field, message, suggestion."""
+        message, suggestion = split_suggestion(self.message)
+        src = self.source or Source()
+        return {"kind": self.kind, "file": src.path, "line": src.line, "field": src.field,
+                "message": message, "suggestion": suggestion}
+
+
+_SUGGESTION = re.compile(r"; did you mean '(?P<s>[^']*)'\?$")
+
+
+def split_suggestion(message: str) -> tuple[str, str | None]:
+    """``"unknown key 'x'; did you mean 'y'?"`` -> ``("unknown key 'x'", "y")``."""
+    m = _SUGGESTION.search(message)
+    return (message[:m.start()], m.group("s")) if m else (message, None)
+
+
 class CaseError(PartwaysError):
     """A case file is malformed or breaks the case contract."""
 
@@ -54,6 +78,10 @@ class InferenceError(PartwaysError):
 
 class QueryError(PartwaysError):
     """An explanation query names something that does not exist."""
+
+
+_KINDS = {"CaseError": "case", "PolicyError": "policy", "KBError": "kb",
+          "InferenceError": "inference", "QueryError": "query"}
 
 
 def did_you_mean(word: str, options: Iterable[str]) -> str:

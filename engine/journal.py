@@ -10,22 +10,27 @@ it was.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
+import fcntl
+import glob
 import io
 import itertools
 import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml as pyyaml
 
-from . import _yaml
+from . import _yaml, limits
 from ._validate import validator_for
 from .case import Case, parse_case
 from .errors import CaseError, Source, did_you_mean
@@ -175,40 +180,104 @@ def _coerce(value: str, types: set[str]) -> Any:
 
 def log_entries(path: str | os.PathLike[str], kb: KnowledgeBase,
                 entries: Sequence[tuple[str, str]], *,
-                today: dt.date | None = None) -> Case:
+                today: dt.date | None = None, as_of: dt.date | None = None) -> Case:
     """Append ``entries`` (``(kind, "key=value,...")``, e.g. ``("event", ...)``) to the case
     file at ``path`` and return the validated case as written.
 
     Nothing is written unless every entry parses and the whole edited case is valid.
+    With ``as_of``, the case's ``as_of`` moves forward to that date first (an entry may
+    then be dated up to it); a date before the case's own ``as_of`` is refused.
+
+    Concurrent calls on the same file never lose an entry: each takes an exclusive lock
+    on the file (waiting up to :data:`partways.limits.LOCK_SECONDS`), reads it under the
+    lock and replaces it atomically. A symbolic link is followed and its target
+    replaced; a read-only file or folder is refused.
     """
-    target = Path(path)
-    raw_bytes = _read(target)
+    link = Path(path)
+    target = Path(os.path.realpath(link))
+    with _locked(target, str(link)):
+        _clean_stale_temps(target)
+        raw_bytes = _read(target, str(link))
+        case, data = _edit(raw_bytes, kb, entries, str(link), today, as_of)
+        _write_atomic(target, data, str(link))
+    return case
+
+
+def _edit(raw_bytes: bytes, kb: KnowledgeBase, entries: Sequence[tuple[str, str]],
+          name: str, today: dt.date | None, as_of: dt.date | None) -> tuple[Case, bytes]:
+    """The validated edited case and the bytes to write."""
     bom = raw_bytes.startswith(b"\xef\xbb\xbf")
     text = raw_bytes.decode("utf-8-sig")
     crlf = "\r\n" in text
     text = text.replace("\r\n", "\n")
     # a file that is already invalid is reported as it is, with its own line numbers
-    before = parse_case(text, kb, name=str(target), today=today)
+    before = parse_case(text, kb, name=name, today=today)
+    if as_of is not None and as_of < before.as_of and "as_of" in before.data:
+        raise CaseError(f"--as-of {as_of.isoformat()} is before the case's as_of "
+                        f"{before.as_of.isoformat()}; it only moves forward",
+                        Source(name, before.doc.line(("as_of",)) if before.doc else None))
+    new_as_of = None
+    if as_of is not None and (as_of > before.as_of or "as_of" not in before.data):
+        new_as_of = as_of.isoformat()
     additions: list[tuple[str, dict[str, Any]]] = []
     origin: dict[str, str] = {}  # "events[3]" -> "--event": where an added entry came from
     for kind, spec in entries:
-        src = Source(str(target), field=f"--{kind}")
+        src = Source(name, field=f"--{kind}")
         section = section_of(kb, kind)
         entry = coerce_entry(kb, section, parse_pairs(spec, src), src)
         index = len(before.data.get(section) or []) + sum(s == section for s, _ in additions)
         origin[f"{section}[{index}]"] = f"--{kind}"
         additions.append((section, entry))
     is_json = text.lstrip().startswith("{")
-    new_text = _append_json(text, additions) if is_json else _append_yaml(text, additions,
-                                                                          str(target))
+    new_text = _append_json(text, additions, new_as_of) if is_json else _append_yaml(
+        text, additions, name, new_as_of)
     try:
-        case = parse_case(new_text, kb, name=str(target), today=today)  # the WHOLE case
+        case = parse_case(new_text, kb, name=name, today=today)  # the WHOLE case
     except CaseError as err:
-        raise _relocate(err, origin, str(target)) from None
+        raise _relocate(err, origin, name) from None
     if crlf:
         new_text = new_text.replace("\n", "\r\n")
-    _write_atomic(target, (b"\xef\xbb\xbf" if bom else b"") + new_text.encode("utf-8"))
-    return case
+    return case, (b"\xef\xbb\xbf" if bom else b"") + new_text.encode("utf-8")
+
+
+@contextmanager
+def _locked(target: Path, name: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``target`` (the file itself, so no lock file is left
+    behind). A writer replaces the file, so after the lock is granted the path must
+    still name the locked file; otherwise the lock is taken again on the new one."""
+    deadline = time.monotonic() + limits.LOCK_SECONDS
+    while True:
+        try:
+            fd = os.open(target, os.O_RDONLY)
+        except OSError as exc:
+            raise CaseError(f"cannot read file: {exc.strerror}", Source(name)) from None
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise CaseError(f"the file is locked by another 'log' for more than "
+                                        f"{limits.LOCK_SECONDS:g} s", Source(name)) from None
+                    time.sleep(0.02)
+            try:
+                same = os.stat(target).st_ino == os.fstat(fd).st_ino
+            except OSError:
+                same = False
+            if same:
+                yield
+                return
+        finally:
+            os.close(fd)  # closing releases the lock
+
+
+def _clean_stale_temps(target: Path) -> None:
+    """Remove temporary files an earlier ``log`` left when it was killed mid-write
+    (safe: the lock is held, so no other ``log`` is writing one now)."""
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
 
 
 def _relocate(err: CaseError, origin: Mapping[str, str], name: str) -> CaseError:
@@ -224,25 +293,28 @@ def _relocate(err: CaseError, origin: Mapping[str, str], name: str) -> CaseError
     return err
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path, name: str) -> bytes:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise CaseError(f"cannot read file: {exc.strerror}", Source(str(path))) from None
-    if len(data) > _yaml.MAX_BYTES:
-        raise CaseError(f"file is larger than the {_yaml.MAX_BYTES // 1_000_000} MB limit",
-                        Source(str(path)))
+        raise CaseError(f"cannot read file: {exc.strerror}", Source(name)) from None
+    if len(data) > limits.MAX_BYTES:
+        raise CaseError(f"file is larger than the {limits.MAX_BYTES // 1_000_000} MB limit",
+                        Source(name))
     try:
         data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise CaseError(f"file is not UTF-8 text (byte {exc.start})", Source(str(path))) \
+        raise CaseError(f"file is not UTF-8 text (byte {exc.start})", Source(name)) \
             from None
     return data
 
 
-def _append_json(text: str, additions: Iterable[tuple[str, dict[str, Any]]]) -> str:
+def _append_json(text: str, additions: Iterable[tuple[str, dict[str, Any]]],
+                 as_of: str | None = None) -> str:
     """JSON has no comments: keep key order and indentation, add the entries."""
     data = json.loads(text)
+    if as_of is not None:
+        data["as_of"] = as_of
     for section, entry in additions:
         items = data.get(section)
         data[section] = [*(items or []), {k: v.isoformat() if isinstance(v, dt.date) else v
@@ -257,7 +329,7 @@ def _json_indent(text: str) -> int | None:
 
 
 def _append_yaml(text: str, additions: Iterable[tuple[str, dict[str, Any]]],
-                 name: str) -> str:
+                 name: str, as_of: str | None = None) -> str:
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
     from ruamel.yaml.error import YAMLError
@@ -272,6 +344,12 @@ def _append_yaml(text: str, additions: Iterable[tuple[str, dict[str, Any]]],
     except YAMLError as exc:
         raise CaseError(f"malformed YAML: {exc}", Source(name)) from None
     reopened: set[int] = set()  # lines of empty lists (``events: []``) that become blocks
+    if as_of is not None:
+        if "as_of" in data:
+            reopened.add(data.lc.key("as_of")[0])
+            data["as_of"] = dt.date.fromisoformat(as_of)  # a date: written unquoted
+        else:
+            data.insert(min(1, len(data)), "as_of", dt.date.fromisoformat(as_of))
     for section, entry in additions:
         items = data.get(section)
         if not isinstance(items, list) or not items:
@@ -287,9 +365,7 @@ def _append_yaml(text: str, additions: Iterable[tuple[str, dict[str, Any]]],
         items.append(item)
     out = io.StringIO()
     rt.dump(data, out)
-    new_text = out.getvalue()
-    _check_only_added(text, new_text, name, reopened)
-    return new_text
+    return _only_added(text, out.getvalue(), name, reopened)
 
 
 def _scalar(value: Any) -> Any:
@@ -323,21 +399,41 @@ def _indentation(text: str) -> tuple[int, int, int]:
     return mapping, offset + 2, offset
 
 
-def _check_only_added(old: str, new: str, name: str, reopened: set[int]) -> None:
-    """Refuse to write when the round trip would change anything but the added lines
-    (and the ``key: []`` lines of lists that were empty)."""
-    ops = difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(),
-                                  autojunk=False).get_opcodes()
-    for tag, i1, i2, _j1, _j2 in ops:
-        if tag != "equal" and tag != "insert" and not set(range(i1, i2)) <= reopened:
+_NULL = re.compile(r"(:|-)[ \t]*(null|Null|NULL|~)?[ \t]*(#.*)?$")
+
+
+def _only_added(old: str, new: str, name: str, reopened: set[int]) -> str:
+    """The new text, with every line the round trip rewrote without meaning to (a null
+    written ``null`` or ``~`` comes back empty) kept as the file had it. Refuses to
+    write when anything else but the added lines would change (the ``key: []`` lines of
+    lists that were empty and the ``as_of`` line being moved excepted)."""
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    ops = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False).get_opcodes()
+    out: list[str] = []
+    for tag, i1, i2, j1, j2 in ops:
+        if tag in ("equal", "insert") or set(range(i1, i2)) <= reopened:
+            out += new_lines[j1:j2]
+        elif tag == "replace" and i2 - i1 == j2 - j1 and all(
+                _NULL.sub(r"\1", a) == _NULL.sub(r"\1", b)
+                for a, b in zip(old_lines[i1:i2], new_lines[j1:j2], strict=True)):
+            out += old_lines[i1:i2]  # the same nulls, spelt as the file spelt them
+        else:
             raise CaseError(f"cannot add the entry without reformatting line {i1 + 1} of "
                             f"the file; add it by hand", Source(name, i1 + 1))
+    return "\n".join(out) + ("\n" if new.endswith("\n") else "")
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write a temporary file next to ``path`` and rename it over ``path``."""
+def _write_atomic(path: Path, data: bytes, name: str) -> None:
+    """Write a temporary file next to ``path`` and rename it over ``path``; on any
+    failure the temporary file is removed and ``path`` is left as it was."""
     mode = path.stat().st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    if not mode & 0o222 or not os.access(path, os.W_OK):  # honoured even for root
+        raise CaseError("the file is read-only; nothing was written", Source(name))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise CaseError(f"cannot write next to the file ({exc.strerror}); nothing was written",
+                        Source(name)) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -345,7 +441,9 @@ def _write_atomic(path: Path, data: bytes) -> None:
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except OSError as exc:
+        raise CaseError(f"cannot write the file ({exc.strerror}); nothing was written",
+                        Source(name)) from None
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise

@@ -12,6 +12,7 @@ import copy
 import datetime as dt
 import itertools
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,7 +25,9 @@ from .errors import CaseError, KBError, PartwaysError, QueryError, Source, did_y
 from .expr import params_of
 from .facts import build_facts
 from .inference import Program, compile_kb, run
+from .journal import coerce_entry, parse_pairs
 from .knowledge import FactType, KnowledgeBase, Texts
+from .records import Record
 
 DEFAULT_MAX_SIZE = 2
 DEFAULT_K = 3
@@ -34,7 +37,7 @@ _MISSING: Any = object()
 
 
 @dataclass(frozen=True)
-class Edit:
+class Edit(Record):
     """One change to a case.
 
     ``op`` is ``add`` (``value``: the new item of ``fact``'s list section), ``remove``
@@ -64,7 +67,7 @@ class Edit:
 
 
 @dataclass(frozen=True)
-class SignalChange:
+class SignalChange(Record):
     """A finding gained (``before`` None), lost (``after`` None) or re-rated."""
 
     id: str
@@ -75,7 +78,7 @@ class SignalChange:
 
 
 @dataclass(frozen=True)
-class DatedChange:
+class DatedChange(Record):
     id: str
     subject: str | None
     before: dt.date | None
@@ -83,7 +86,7 @@ class DatedChange:
 
 
 @dataclass(frozen=True)
-class Diff:
+class Diff(Record):
     """What differs between two assessments of (versions of) the same case."""
 
     decision_before: str
@@ -110,6 +113,12 @@ class WhatIf:
     after: Assessment
     diff: Diff
 
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        """The JSON form (docs/EXPLAIN.md), texts in ``lang``."""
+        from .render_explain import what_if_dict
+
+        return what_if_dict(self.before.kb, self, lang)
+
 
 @dataclass(frozen=True, eq=False)
 class Flip:
@@ -118,6 +127,10 @@ class Flip:
     edits: tuple[Edit, ...]
     after: Assessment
     diff: Diff
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"edits": [e.to_dict() for e in self.edits], "decision": self.after.decision,
+                "diff": self.diff.to_dict()}
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,6 +144,12 @@ class FlipResult:
     k: int
     evaluated: int
     complete: bool  # False when the evaluation budget ran out before the size bound
+
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        """The JSON form (docs/EXPLAIN.md), texts in ``lang``."""
+        from .render_explain import flip_dict
+
+        return flip_dict(self.before.kb, self, lang)
 
 
 @dataclass(frozen=True)
@@ -232,8 +251,13 @@ def edit_case(case: Case, kb: KnowledgeBase, edits: Sequence[Edit]
                           today=case.as_of), done
 
 
-def what_if(a: Assessment, edits: Sequence[Edit]) -> WhatIf:
+def what_if(a: Assessment, edits: Sequence[Edit | str]) -> WhatIf:
     """Re-assess ``a``'s case with ``edits`` and show what changed.
+
+    An edit is an :class:`Edit` or a string in the CLI's words: ``path=value`` (as
+    ``--set``: ``wellbeing=low``, ``contract.notice_days=60``), or one of
+    ``add-event: k=v,...``, ``remediation: k=v,...``, ``remove-event: N``,
+    ``set: path=value``, ``policy: name=value``.
 
     Examples
     --------
@@ -245,7 +269,8 @@ def what_if(a: Assessment, edits: Sequence[Edit]) -> WhatIf:
     """
     from .api import assess_case
 
-    case, done = edit_case(a.case, a.kb, edits)
+    case, done = edit_case(a.case, a.kb, [e if isinstance(e, Edit) else parse_edit(a, e)
+                                          for e in edits])
     after = assess_case(case, a.kb)
     return WhatIf(done, a, after, diff(a, after))
 
@@ -287,14 +312,21 @@ def _dates(a: Assessment) -> dict[tuple[str, str | None], dt.date]:
 
 
 def parse_fields(text: str) -> dict[str, Any]:
-    """``"type=late_payment,days_late=10"`` -> a mapping (values read as YAML scalars)."""
-    out: dict[str, Any] = {}
-    for part in (p for p in text.split(",") if p.strip()):
-        key, eq, raw = part.partition("=")
-        if not eq or not key.strip():
-            raise QueryError(f"write fields as name=value, got {part.strip()!r}")
-        out[key.strip()] = parse_value(raw.strip())
-    return out
+    """``"type=late_payment,days_late=10"`` -> a mapping, split by the parser ``log`` uses
+    (a quoted value may hold commas: ``note="late, again"``); unquoted values are read as
+    YAML scalars. :func:`entry_fields` types them by the case schema instead."""
+    return {k: parse_value(v) for k, v in parse_pairs(text, _WHAT_IF).items()}
+
+
+def entry_fields(kb: KnowledgeBase, fact: str, text: str) -> dict[str, Any]:
+    """A new item of ``fact``'s list section from ``key=value,...``: the same parser and
+    typing as ``partways log`` (an integer field gets an integer, a date field a date)."""
+    section = str(_section(kb, fact).source)
+    entry = coerce_entry(kb, section, parse_pairs(text, _WHAT_IF), _WHAT_IF)
+    return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in entry.items()}
+
+
+_WHAT_IF = Source(field="what-if")
 
 
 def parse_value(raw: str) -> Any:
@@ -659,8 +691,7 @@ def edits_from_options(a: Assessment, *, add: Iterable[tuple[str, str]] = (),
     kb = a.kb
     out: list[Edit] = []
     for fact, text in add:
-        _section(kb, fact)
-        out.append(Edit("add", fact, value=parse_fields(text)))
+        out.append(Edit("add", fact, value=entry_fields(kb, fact, text)))
     for fact, ref in remove:
         out.append(Edit("remove", fact, item=item_index(kb, a.case, fact, ref)))
     for text in sets:
@@ -676,3 +707,17 @@ def edits_from_options(a: Assessment, *, add: Iterable[tuple[str, str]] = (),
         out.append(Edit("policy", field=name, value=parse_value(raw.strip())))
     return out
 
+
+
+_EDIT_PREFIX = re.compile(r"^\s*(add-event|remove-event|remediation|set|policy)\s*:\s*")
+
+
+def parse_edit(a: Assessment, text: str) -> Edit:
+    """One edit from a string in the CLI's words (see :func:`what_if`)."""
+    m = _EDIT_PREFIX.match(text)
+    kind, rest = (m.group(1), text[m.end():]) if m else ("set", text)
+    options: dict[str, Any] = {
+        "add-event": {"add": [("event", rest)]}, "remediation": {"add": [("remediation", rest)]},
+        "remove-event": {"remove": [("event", rest.strip())]}, "set": {"sets": [rest]},
+        "policy": {"policy": [rest]}}
+    return edits_from_options(a, **options[kind])[0]

@@ -25,7 +25,7 @@ from _paths import FIXTURES
 
 AS_OF = dt.date(2026, 11, 1)
 
-# the fields each event type takes (shared/CASE_FORMAT.md), as strategies
+# the fields each event type takes (docs/CASE_FORMAT.md), as strategies
 EXTRA: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "late_payment": {"days_late": st.integers(1, 120),
                      "amount": st.integers(0, 9000)},
