@@ -11,7 +11,16 @@ from partways.diagram import FORMATS, case_view, render
 from partways.errors import did_you_mean
 from partways.rulegraph import rule_graph
 
-from .common import F, assess_cli, case_argument, kb_option, lang_option, load_kb, user_errors
+from .common import (
+    F,
+    assess_cli,
+    case_argument,
+    kb_option,
+    lang_option,
+    load_kb,
+    user_errors,
+    write_output,
+)
 
 BINARY_FORMATS = ("png",)
 _SUFFIXES = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".mermaid": "mermaid",
@@ -43,8 +52,7 @@ def _write(data: bytes, output: Path | None) -> None:
     if output is None:
         click.echo(data, nl=False)  # bytes go to the binary stream
         return
-    output.write_bytes(data)
-    click.echo(f"wrote {output}", err=True)
+    write_output(output, data)
 
 
 def _options(f: F) -> F:
