@@ -9,7 +9,17 @@ import click
 from partways import __version__
 from partways.render import render_text
 
-from .common import LANGS, JsonErrorsGroup, assess_cli, case_argument, emit, kb_option
+from .common import (
+    LANGS,
+    JsonErrorsGroup,
+    assess_cli,
+    case_argument,
+    decision_prefixes,
+    emit,
+    kb_option,
+    show,
+    width_option,
+)
 
 
 @click.group(cls=JsonErrorsGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,11 +47,15 @@ def main(ctx: click.Context, engine: str | None) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output.")
 @kb_option
+@width_option
 def assess(case: Path, fmt: str, lang: str, output: Path | None,
-           overlays: tuple[Path, ...]) -> None:
+           overlays: tuple[Path, ...], width: int | None) -> None:
     """Assess CASE (a YAML or JSON case file, or - for standard input)."""
     a = assess_cli(case, overlays)
-    emit(a.to_json(lang) if fmt == "json" else render_text(a, lang), output)
+    if fmt == "json":
+        emit(a.to_json(lang), output)
+    else:
+        show(render_text(a, lang), output, width, decision_prefixes(a.kb, lang))
 
 
 from .graph import graph  # noqa: E402  (registered after main is defined)

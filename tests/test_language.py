@@ -9,9 +9,15 @@ from pathlib import Path
 
 import pytest
 from _leaks import CASES, case_words, leaks, outputs
+from click.testing import CliRunner
 
 import partways
-from partways.lang import Lang, for_kb
+from partways.cli import common
+from partways.cli.main import main
+from partways.lang import FSI, PDI, Lang, fit_width, for_kb
+from partways.render import render_text
+
+from _paths import EXAMPLES
 
 
 @pytest.mark.parametrize("lang", ["ar", "fa"])
@@ -58,3 +64,55 @@ def test_arabic_number_agreement(kb: partways.KnowledgeBase, n: int, want: str) 
 def test_persian_counts_take_the_singular(kb: partways.KnowledgeBase) -> None:
     assert for_kb(kb, "fa").format(kb.ui_text("exit_notice_days", "fa"), n=69) \
         .startswith("۶۹ روز ")
+
+
+# -- terminal output -------------------------------------------------------------------------
+
+ACME = EXAMPLES / "acme-late-payer.yaml"
+
+
+def _assess(*args: str, env: dict[str, str] | None = None) -> str:
+    result = CliRunner().invoke(main, ["assess", str(ACME), *args], env=env)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("lang", ["en", "ar", "fa"])
+def test_text_wraps_to_the_width_and_keeps_every_word(lang: str) -> None:
+    plain = _assess("--lang", lang)
+    assert max(map(len, plain.splitlines())) > 100  # long lines to wrap
+    wrapped = _assess("--lang", lang, "--width", "60")
+    lines = wrapped.splitlines()
+    assert max(len(ln.replace(FSI, "").replace(PDI, "")) for ln in lines) <= 60
+    assert _words(wrapped) == _words(plain)  # prose wrapped, nothing lost or reordered
+    for line in lines:  # a line never ends inside an isolate
+        assert line.count(FSI) == line.count(PDI), line
+
+
+def _words(text: str) -> list[str]:
+    return text.replace(FSI, " ").replace(PDI, " ").split()
+
+
+def test_columns_sets_the_width_and_a_pipe_is_left_alone() -> None:
+    assert max(map(len, _assess(env={"COLUMNS": "80"}).splitlines())) <= 80
+    assert _assess("--width", "0", env={"COLUMNS": "80"}) == _assess()  # 0: no wrapping
+    a = partways.assess(ACME)
+    assert _assess(env={"COLUMNS": ""}) == render_text(a)  # piped: the text as rendered
+
+
+def test_decision_emphasised_on_a_terminal_unless_no_color(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(common, "_stdout_is_terminal", lambda: True)
+    out = _assess("--width", "100", env={"NO_COLOR": ""})
+    bold = [ln for ln in out.splitlines() if "\x1b[1m" in ln]
+    assert len(bold) == 1 and "Decision:" in bold[0]
+    assert "\x1b[" not in _assess("--width", "100", env={"NO_COLOR": "1"})
+    monkeypatch.setattr(common, "_stdout_is_terminal", lambda: False)
+    assert "\x1b[" not in _assess()
+
+
+def test_fit_width_keeps_bullets_as_hanging_indents() -> None:
+    text = "  • [serious] " + "word " * 30 + "\nshort line"
+    out = fit_width(text, 40).splitlines()
+    assert out[0].startswith("  • [serious] ") and out[1].startswith("    ")
+    assert out[-1] == "short line"
