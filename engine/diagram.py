@@ -37,7 +37,14 @@ from .explain import Check, FactRef, Goal, Premise
 from .expr import MISSING
 from .knowledge import KnowledgeBase
 from .lang import for_kb
-from .rulegraph import layer_order, layer_title, rule_graph, type_title, value_title
+from .rulegraph import (
+    layer_order,
+    layer_overview,
+    layer_title,
+    rule_graph,
+    type_title,
+    value_title,
+)
 from .textsafe import visible
 
 TEXT_FORMATS = ("dot", "mermaid", "json", "graphml")
@@ -397,7 +404,7 @@ def to_dot(g: nx.DiGraph) -> str:
              fontsize="11", labelloc="t", label=_esc_label(g.graph.get("name", "")),
              tooltip=_esc_label(g.graph.get("name", "") or "partways"), compound="true")
     dot.attr("node", fontname=FONT, fontsize="10", margin="0.08,0.04")
-    dot.attr("edge", fontname=FONT, fontsize="8", color="#5b6b7b", arrowsize="0.6")
+    dot.attr("edge", fontname=FONT, fontsize="9", color="#5b6b7b", arrowsize="0.6")
     titles = g.graph.get("layer_titles", {})
     order = g.graph.get("layers") or layer_order(g)
     ids = stable_ids(g)
@@ -461,7 +468,7 @@ def _html_text(text: str) -> str:
 def _dot_node(d: dict[str, Any]) -> dict[str, str]:
     lines = "<BR/>".join(_html_text(x) for x in _wrap(str(d.get("label", ""))))
     note = _html_text(str(d.get("note", "")))
-    label = f"<{lines}" + (f'<BR/><FONT POINT-SIZE="7" COLOR="#5b6b7b">{note}</FONT>'
+    label = f"<{lines}" + (f'<BR/><FONT POINT-SIZE="9" COLOR="#5b6b7b">{note}</FONT>'
                            if note and note != str(d.get("label")) else "") + ">"
     attrs = dict(_KIND_STYLE.get(d.get("kind", "fact"), _KIND_STYLE["fact"]))
     attrs["label"] = label
@@ -650,22 +657,26 @@ def inline_svg(g: nx.DiGraph) -> str:
     return svg[start:].strip() + "\n"
 
 
-RULE_DIAGRAMS = ("rules.dot", "rules.mmd", "rules.svg")
+RULE_DIAGRAMS = ("rules.dot", "rules.mmd", "rules.svg", "overview.dot", "overview.svg")
 
 
 def rule_diagrams(kb: KnowledgeBase, lang: str = "en", *,
                   names: Iterable[str] = RULE_DIAGRAMS) -> dict[str, bytes]:
-    """The committed diagrams of ``kb`` (``diagrams/rules.*``) by file name."""
-    g = rule_graph(kb, lang)
-    source = to_dot(g)
+    """The committed diagrams of ``kb`` by file name: the whole rule graph
+    (``diagrams/rules.*``) and its overview by layer (``diagrams/overview.*``)."""
+    graphs = {"rules": rule_graph(kb, lang), "overview": layer_overview(kb, lang)}
+    sources = {stem: to_dot(g) for stem, g in graphs.items()}
     out: dict[str, bytes] = {}
     for name in names:
-        if name.endswith(".dot"):
-            out[name] = source.encode("utf-8")
-        elif name.endswith(".mmd"):
-            out[name] = to_mermaid(g).encode("utf-8")
-        elif name.endswith(".svg"):
-            out[name] = run_dot(source, "svg")
+        stem, _, suffix = name.partition(".")
+        if stem not in graphs:
+            raise PartwaysError(f"no diagram named '{name}'")
+        if suffix == "dot":
+            out[name] = sources[stem].encode("utf-8")
+        elif suffix == "mmd":
+            out[name] = to_mermaid(graphs[stem]).encode("utf-8")
+        elif suffix == "svg":
+            out[name] = run_dot(sources[stem], "svg")
         else:
             raise PartwaysError(f"no diagram named '{name}'")
     return out

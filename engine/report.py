@@ -149,6 +149,8 @@ h2 { font-size: 1.2rem; border-block-end: 1px solid var(--line); padding-block-e
 .meta, .note, .ids { color: var(--muted); font-size: .85rem; }
 .ids { font-family: ui-monospace, "Noto Sans Mono", monospace; direction: ltr;
        unicode-bidi: isolate; }
+/* in Arabic and Persian the citations hold words of the language: they read right to left */
+[dir="rtl"] .ids { font-family: inherit; direction: rtl; }
 .decision { border: 2px solid var(--accent); border-radius: .4rem; padding: .8rem 1rem; }
 .decision .value { font-size: 1.4rem; font-weight: 700; }
 .decision.ending { border-color: #b03a2e; }  /* the KB's decisions that carry an exit plan */
@@ -164,13 +166,18 @@ th, td { border-block-end: 1px solid var(--line); padding: .3rem .5rem; text-ali
 .tree ul { list-style: none; padding-inline-start: 1.1rem;
            border-inline-start: 1px dotted var(--line); }
 .tree > ul { border: 0; padding-inline-start: 0; }
-.graph svg { max-width: 100%; height: auto; }
-.graph { overflow-x: auto; }
+/* the graph at its natural size (text as large as the page's small print), scrolled
+   inside its frame; laid out left to right like Graphviz drew it, whatever the page's
+   direction (Arabic and Persian labels still read right to left inside their boxes) */
+.graph .frame { overflow: auto; max-height: 85vh; direction: ltr;
+                border: 1px solid var(--line); border-radius: .3rem; }
+.graph svg { max-width: none; height: auto; display: block; }
 footer { margin-block-start: 2rem; color: var(--muted); font-size: .8rem; }
 @media print {
   body { max-width: none; padding: 0; font-size: 10.5pt; }
   section { break-inside: avoid-page; }
   .graph { overflow: visible; break-before: page; }
+  .graph .frame { overflow: visible; max-height: none; border: 0; }
   .graph svg { width: 100%; }
   a { color: inherit; text-decoration: none; }
 }
@@ -276,7 +283,7 @@ footer { margin-block-start: 2rem; color: var(--muted); font-size: .8rem; }
 <section id="graph" class="graph">
   <h2>{{ t('report_graph') }}</h2>
   {% if svg %}
-  {{ svg | safe }}
+  <div class="frame">{{ svg | safe }}</div>
   {% else %}
   <p class="note">{{ t(svg_why) }}</p>
   {% if svg_missing %}<p class="note ids">{{ svg_missing }}</p>{% endif %}

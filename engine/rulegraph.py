@@ -203,6 +203,45 @@ def rule_graph(kb: KnowledgeBase, lang: str = "en", *,
     return g
 
 
+def layer_overview(kb: KnowledgeBase, lang: str = "en") -> nx.DiGraph:
+    """The rule graph folded to its layers: one node per layer (its title and how many
+    rules it holds), an edge where a layer's conclusions feed another's rules. Small
+    enough to read at the width of a README, where the full graph is not.
+
+    Examples
+    --------
+    >>> import partways
+    >>> from partways.rulegraph import layer_overview
+    >>> g = layer_overview(partways.load_kb())
+    >>> "layer:decision" in g
+    True
+    """
+    from .lang import for_kb
+
+    full = rule_graph(kb, lang)
+    lx = for_kb(kb, lang)
+    order = full.graph["layers"]
+    rules: dict[str, int] = {}
+    for _n, d in full.nodes(data=True):
+        if d["kind"] == "rule":
+            rules[d["layer"]] = rules.get(d["layer"], 0) + 1
+    g = nx.DiGraph()
+    for layer in order:
+        count = rules.get(layer, 0)
+        note = lx.format(kb.ui_text("diagram_rule_count", lang), n=count) \
+            if count and "diagram_rule_count" in kb.ui else ""
+        g.add_node(f"layer:{layer}", kind="fact", layer="overview",
+                   label=layer_title(kb, layer, lang), note=note, tooltip=layer)
+    for u, v in full.edges():
+        lu, lv = full.nodes[u]["layer"], full.nodes[v]["layer"]
+        if lu != lv and order.index(lu) < order.index(lv):
+            g.add_edge(f"layer:{lu}", f"layer:{lv}", style="solid", label="", tooltip="")
+    g.graph["layers"] = ["overview"]
+    g.graph["layer_titles"] = {"overview": full.graph["name"]}
+    g.graph["name"] = ""
+    return g
+
+
 def layer_title(kb: KnowledgeBase, layer: str, lang: str) -> str:
     """``diagram_layer_<name>`` from the KB's UI texts, else the name."""
     key = f"diagram_layer_{layer}"
