@@ -25,7 +25,7 @@ import re
 import shutil
 import subprocess
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import networkx as nx
@@ -102,9 +102,12 @@ def case_view(a: Assessment, lang: str = "en", *, why_not: str | None = None,
         has_value = bool(ft and ft.label_field and ft.label_field in d)
         label = value_title(kb, fact, d["label"], lang) if has_value else \
             kb.ui_text(f"fact_{fact}", lang) if f"fact_{fact}" in kb.ui else d["label"]
+        if label == d["label"] or f"explain_title_{fact}" in kb.ui:
+            label = _fact_title(kb, fact, d, lang) or label
         note = d.get("date", "") if d["layer"] == "evidence" else ""
-        note = " · ".join(x for x in (str(note), d["label"] if label != d["label"] else "")
-                          if x)
+        templated = f"explain_title_{fact}" in kb.ui  # its title says it all
+        note = " · ".join(x for x in (str(note), d["label"] if label != d["label"]
+                                      and not templated else "") if x)
         tip = n if not d.get("rule") else f"{n} ← {d['rule']}"
         g.add_node(rep, kind="value" if has_value else "fact", layer=d["layer"], label=label,
                    note=note, tooltip=tip, fact=fact, rule=str(d.get("rule", "")), merged=1)
@@ -124,6 +127,16 @@ def case_view(a: Assessment, lang: str = "en", *, why_not: str | None = None,
     g.graph["layer_titles"] = {x: layer_title(kb, x, lang) for x in g.graph["layers"]}
     g.graph["name"] = a.client
     return g
+
+
+def _fact_title(kb: KnowledgeBase, fact: str, fields: Mapping[str, Any], lang: str
+                ) -> str | None:
+    """A fact's title from the KB's template for its type (an attempt: its step, date and
+    effect), if the KB has one."""
+    from .render_explain import display_value, fact_title
+
+    return fact_title(kb, fact, fields, lang) or (
+        display_value(kb, fields["label"], lang) if "label" in fields else None)
 
 
 def _merged(a: Assessment) -> dict[str, str]:

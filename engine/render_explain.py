@@ -165,6 +165,22 @@ class _Words:
         return self.kb.text(c.title, self.lang) if c else value
 
 
+def fact_title(kb: KnowledgeBase, fact_type: str, fields: Mapping[str, Any], lang: str
+               ) -> str | None:
+    """The title of a fact from its type's KB template (``explain_title_<type>``), or
+    ``None`` when the KB has none for the type."""
+    if f"explain_title_{fact_type}" not in kb.ui:
+        return None
+    ft = kb.fact_types.get(fact_type)
+    shown = {k: v for k, v in fields.items() if ft is not None and k in ft.fields}
+    return _Words(kb, lang).title(FactRef("", fact_type, "", None, shown))
+
+
+def display_value(kb: KnowledgeBase, value: Any, lang: str) -> str:
+    """A value in the reader's words: an enum value's or a concept's title, else as is."""
+    return _Words(kb, lang).value(value)
+
+
 def _fmt(value: Any) -> str:
     if value is None:
         return "—"
@@ -546,6 +562,14 @@ def _supports(w: _Words, group: list[Support], depth: int, lines: list[Line],
         subj = _subject(s)
         by_subject.setdefault(subj.fact.id if subj and subj.fact else "", []).append(s)
     numbered = len(by_subject) > 1
+    if numbered:  # what every firing shares (e.g. a measure beside each red flag): once
+        common = set.intersection(*({p.fact.id for p in s.premises
+                                     if not p.negated and p.fact is not None}
+                                    for s in group)) - set(by_subject)
+        for p in group[0].premises:
+            if not p.negated and p.fact is not None and p.fact.id in common:
+                _premise(w, p, depth, lines, seen, context)
+        context = context | common
     for k, (sid, sups) in enumerate(by_subject.items(), 1):
         bullet = f"{k}. " if numbered else "– "
         negs: list[Premise] = []
@@ -553,7 +577,7 @@ def _supports(w: _Words, group: list[Support], depth: int, lines: list[Line],
         keys: set[tuple[Any, ...]] = set()
         for s in sups:
             for p in s.premises:
-                if p.fact is not None and p.fact.id == sid:
+                if p.fact is not None and (p.fact.id == sid or p.fact.id in context):
                     continue
                 key = (p.negated, p.fact.id if p.fact else None, p.fact_type,
                        tuple((c.field, c.op, str(c.required)) for c in p.checks))
