@@ -500,7 +500,8 @@ def why_outline(kb: KnowledgeBase, why: Why, lang: str = "en") -> list[Line]:
 def render_why(kb: KnowledgeBase, why: Why, lang: str = "en") -> str:
     """The answer of ``why`` as text: a short summary, then every reason behind it."""
     w = _Words(kb, lang, why.as_of, why.params)
-    what = why.query or w.decision(why.decision)
+    what = w.decision(why.decision) if why.query is None else \
+        w.title(why.roots[0].fact) if len(why.roots) == 1 else w.value(why.query)
     lines = [w.ui("explain_why_title", what=what),
              f"{why.subject} — {w.ui('as_of')} {w.lx.date(why.as_of)} — "
              f"{w.ui('explain_current_decision')}: {w.decision(why.decision)}", ""]
