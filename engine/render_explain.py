@@ -313,7 +313,21 @@ def _shown(w: _Words, fact_type: str, checks: Iterable[Check], fact: FactRef | N
 def _sentences(w: _Words, fact_type: str, checks: Iterable[Check], fact: FactRef | None,
                *, failed_only: bool = False) -> str:
     shown = [c for c in _shown(w, fact_type, checks, fact) if not (failed_only and c.held)]
-    return w.semi().join(sentence(w, fact_type, c, fact) for c in shown)
+    out: list[str] = []
+    dated: dict[str, int] = {}  # a date tested twice is said once, with both bounds
+    for c in shown:
+        text = sentence(w, fact_type, c, fact)
+        twin = _date_twin(w, fact_type, c.field) if c.op in _DATE_OP else None
+        if twin is not None and twin in dated and w.as_of is not None:
+            day = w.lx.date(w.as_of - dt.timedelta(days=int(c.required)))
+            need = w.ui(f"need_date_{_DATE_OP[c.op]}_{'held' if c.held else 'failed'}",
+                        required=day)
+            out[dated[twin]] += f" {w.ui('explain_and')} {need}"
+            continue
+        if twin is not None and isinstance(c.required, (int, float)):
+            dated[twin] = len(out)
+        out.append(text)
+    return w.semi().join(out)
 
 
 def _check_text(w: _Words, fact_type: str, c: Check, fact: FactRef | None = None) -> str:
