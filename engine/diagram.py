@@ -204,13 +204,18 @@ def _draw_goal(g: nx.DiGraph, a: Assessment, goal: Goal, lang: str) -> str:
 def _draw_premise(g: nx.DiGraph, a: Assessment, rid: str, index: int, prem: Premise,
                   lang: str) -> None:
     """One pattern of a failed rule: a dashed edge from what it matched or missed."""
+    from .render_explain import condition_text, looked_for_text
+
     failing = next((c for c in prem.checks if not c.held), None)
-    text = check_text(failing) if failing is not None else ""
+    text = condition_text(a.kb, prem.fact_type, failing, prem.fact, lang,
+                          a.case.as_of.isoformat(), a.trace.params) \
+        if failing is not None else ""
     if prem.negated:
         if not prem.held and prem.blocking:
             src = _ensure_fact(g, a, prem.blocking[0], lang)
-            g.add_edge(src, rid, style="dashed", label=f"not {prem.fact_type}", failed=True,
-                       rule=rid)
+            g.add_edge(src, rid, style="dashed", label=a.kb.ui_text(
+                "explain_must_be_none", lang).format(what=looked_for_text(a.kb, prem, lang)),
+                failed=True, rule=rid)
         return
     followed = prem.goal is not None and not prem.held and (
         prem.goal.attempts or prem.goal.kind != "derived")
@@ -224,8 +229,11 @@ def _draw_premise(g: nx.DiGraph, a: Assessment, rid: str, index: int, prem: Prem
                    failed=True, rule=rid)
     elif prem.fact is None:
         src = f"{rid}#{index}"
+        missing = a.kb.ui_text("explain_fact_" + prem.fact_type, lang) \
+            if f"explain_fact_{prem.fact_type}" in a.kb.ui else prem.fact_type
         g.add_node(src, kind="condition", layer=g.nodes[rid]["layer"],
-                   label=f"no {prem.fact_type}", note=text, tooltip=text, fact="", rule="")
+                   label=a.kb.ui_text("explain_none_in_case_of", lang).format(what=missing),
+                   note=text, tooltip=text, fact="", rule="")
         g.add_edge(src, rid, style="dashed", label="", failed=True, rule=rid)
 
 

@@ -186,6 +186,18 @@ def fact_title(kb: KnowledgeBase, fact_type: str, fields: Mapping[str, Any], lan
     return _Words(kb, lang).title(FactRef("", fact_type, "", None, shown))
 
 
+def condition_text(kb: KnowledgeBase, fact_type: str, c: Check, fact: FactRef | None,
+                   lang: str, as_of: str | None = None,
+                   params: Mapping[str, Any] | None = None) -> str:
+    """A condition of a rule as a sentence in ``lang`` (actual value, what was required)."""
+    return sentence(_Words(kb, lang, as_of, params), fact_type, c, fact)
+
+
+def looked_for_text(kb: KnowledgeBase, p: Premise, lang: str) -> str:
+    """What a "no such fact" premise looks for, in ``lang``."""
+    return _looked_for(_Words(kb, lang), p)
+
+
 def display_value(kb: KnowledgeBase, value: Any, lang: str) -> str:
     """A value in the reader's words: an enum value's or a concept's title, else as is."""
     return _Words(kb, lang).value(value)
