@@ -109,8 +109,9 @@ class _Words:
                     break
         if concept is not None:
             return self.kb.text(concept.title, self.lang)
-        if f"{fact_type}_{label}" in self.kb.ui:  # e.g. event_late_payment
-            return self.ui(f"{fact_type}_{label}")
+        for key in (f"{fact_type}_{label}", f"value_{label}"):  # e.g. event_unethical_request
+            if key in self.kb.ui:
+                return self.ui(key)
         return self.value(label)
 
     def rule(self, rule_id: str) -> str:
@@ -132,6 +133,9 @@ class _Words:
             for items in self.kb.concepts.values():  # a signal, step, ... named by its key
                 if value in items:
                     return self.kb.text(items[value].title, self.lang)
+            for fact_type in sorted(self.kb.fact_types):  # a value a fact type labels
+                if f"{fact_type}_{value}" in self.kb.ui:
+                    return self.ui(f"{fact_type}_{value}")
         if isinstance(value, (list, tuple)):
             return self.comma().join(self.value(v) for v in value)
         if isinstance(value, str) and _is_iso_date(value):
