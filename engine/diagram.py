@@ -25,7 +25,7 @@ import re
 import shutil
 import subprocess
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import networkx as nx
@@ -112,20 +112,25 @@ def case_view(a: Assessment, lang: str = "en", *, why_not: str | None = None,
         fact = d.get("fact", "")
         ft = kb.fact_types.get(fact)
         has_value = bool(ft and ft.label_field and ft.label_field in d)
-        if has_value:
+        templated = f"explain_title_{fact}" in kb.ui  # the KB's title says it all
+        if templated:
+            label = _fact_title(kb, fact, d, lang) or type_title(kb, fact, lang)
+        elif has_value:
             label = value_title(kb, fact, d["label"], lang)
             if ft is not None and ft.derived and fact not in primary:
-                # a state of another fact (an active red flag, a proposed decision, an
-                # attempt): say which, so it does not read as the same node twice
+                # a state of another fact (an active red flag, a proposed decision): say
+                # which, so it does not read as the same node twice
                 label = f"{type_title(kb, fact, lang)}: {label}"
         elif d["layer"] == "evidence" and fact in kb.fact_types and d["label"] != fact:
             label = str(d["label"])  # a deliverable by its name, as the case wrote it
         else:
             label = type_title(kb, fact, lang)
         date = d.get("date", "") if d["layer"] == "evidence" else ""
-        shown_id = d["label"] if lang == "en" and label != d["label"] else ""
+        shown_id = d["label"] if lang == "en" and label != d["label"] and not templated \
+            else ""
         note = " · ".join(x for x in (lx.date(str(date)) if date else "", shown_id,
-                                      *_named_fields(a, n, ft, lang)) if x)
+                                      *(() if templated else _named_fields(a, n, ft, lang)))
+                          if x)
         tip = n if not d.get("rule") else f"{n} ← {d['rule']}"
         g.add_node(rep, kind="value" if has_value else "fact", layer=d["layer"], label=label,
                    note=note, tooltip=tip, fact=fact, rule=str(d.get("rule", "")), merged=1)
@@ -173,6 +178,16 @@ def _named_fields(a: Assessment, node: str, ft: Any, lang: str) -> list[str]:
         if title != value:
             out.append(title)
     return out
+
+
+def _fact_title(kb: KnowledgeBase, fact: str, fields: Mapping[str, Any], lang: str
+                ) -> str | None:
+    """A fact's title from the KB's template for its type (an attempt: its step, date and
+    effect), if the KB has one."""
+    from .render_explain import display_value, fact_title
+
+    return fact_title(kb, fact, fields, lang) or (
+        display_value(kb, fields["label"], lang) if "label" in fields else None)
 
 
 def _merged(a: Assessment) -> dict[str, str]:
@@ -242,14 +257,18 @@ def _draw_goal(g: nx.DiGraph, a: Assessment, goal: Goal, lang: str) -> str:
 def _draw_premise(g: nx.DiGraph, a: Assessment, rid: str, index: int, prem: Premise,
                   lang: str) -> None:
     """One pattern of a failed rule: a dashed edge from what it matched or missed."""
-    kb = a.kb
+    from .render_explain import condition_text, looked_for_text
+
     failing = next((c for c in prem.checks if not c.held), None)
-    text = check_label(kb, prem.fact_type, failing, lang) if failing is not None else ""
+    text = condition_text(a.kb, prem.fact_type, failing, prem.fact, lang,
+                          a.case.as_of.isoformat(), a.trace.params) \
+        if failing is not None else ""
     if prem.negated:
         if not prem.held and prem.blocking:
             src = _ensure_fact(g, a, prem.blocking[0], lang)
-            g.add_edge(src, rid, style="dashed", label=kb.ui_text("diagram_negated", lang),
-                       failed=True, rule=rid)
+            g.add_edge(src, rid, style="dashed", label=a.kb.ui_text(
+                "explain_must_be_none", lang).format(what=looked_for_text(a.kb, prem, lang)),
+                failed=True, rule=rid)
         return
     followed = prem.goal is not None and not prem.held and (
         prem.goal.attempts or prem.goal.kind != "derived")
@@ -263,9 +282,9 @@ def _draw_premise(g: nx.DiGraph, a: Assessment, rid: str, index: int, prem: Prem
                    failed=True, rule=rid)
     elif prem.fact is None:
         src = f"{rid}#{index}"
+        missing = type_title(a.kb, prem.fact_type, lang)
         g.add_node(src, kind="condition", layer=g.nodes[rid]["layer"],
-                   label=for_kb(kb, lang).format(kb.ui_text("diagram_none", lang),
-                                                 what=type_title(kb, prem.fact_type, lang)),
+                   label=a.kb.ui_text("explain_none_in_case_of", lang).format(what=missing),
                    note=text, tooltip=text, fact="", rule="")
         g.add_edge(src, rid, style="dashed", label="", failed=True, rule=rid)
 
@@ -286,42 +305,6 @@ def _ensure_fact(g: nx.DiGraph, a: Assessment, ref: FactRef, lang: str) -> str:
 
 _SYM = {"eq": "=", "neq": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "in": "in",
         "any": "any"}
-
-
-def check_label(kb: KnowledgeBase, fact_type: str, c: Check, lang: str) -> str:
-    """A failed condition in ``lang``: the field's name, what was needed, what the case had
-    (the English form, with parameter names, is :func:`check_text`)."""
-    if lang == "en" or "diagram_check" not in kb.ui:
-        return check_text(c)
-    lx = for_kb(kb, lang)
-    if c.op == "any":
-        return f" {kb.ui_text('explain_or', lang)} ".join(
-            "(" + lx.join(check_label(kb, fact_type, x, lang) for x in o) + ")"
-            for o in c.options) if "explain_or" in kb.ui else check_text(c)
-    field = next((kb.ui_text(k, lang) for k in (f"field_{c.field}", f"explain_field_{c.field}")
-                  if k in kb.ui), type_title(kb, fact_type, lang))
-
-    def shown(v: Any) -> str:
-        if isinstance(v, (list, tuple)):
-            return lx.join(shown(x) for x in v)
-        if isinstance(v, str):
-            return value_title(kb, fact_type, v, lang)
-        return lx.num(v) if isinstance(v, (int, float)) else _fmt(v)
-
-    actual = kb.ui_text("diagram_absent", lang) if c.actual is None else shown(c.actual)
-    required = shown(c.required)
-    if c.required is None and c.ref:  # equal to another fact's field: name that field
-        ref_field = str(c.ref).rsplit(".", 1)[-1]
-        required = next((kb.ui_text(k, lang) for k in (f"field_{ref_field}",
-                                                        f"explain_field_{ref_field}")
-                         if k in kb.ui), "—")
-    if c.op == "ex":
-        return lx.format(kb.ui_text("diagram_check_present", lang), field=field,
-                         actual=actual)
-    return lx.format(kb.ui_text("diagram_check", lang), field=field,
-                     op=_SYM.get(c.op, c.op).replace("!=", "≠").replace(">=", "≥")
-                     .replace("<=", "≤").replace("in", "∈"),
-                     required=required, actual=actual)
 
 
 def check_text(c: Check) -> str:

@@ -159,11 +159,11 @@ class _Words:
         return f"{self.comma().join(items[:-1])} {self.ui('explain_or')} {items[-1]}"
 
     def semi(self) -> str:
-        """The separator between sentences of a list: "; " in the reader's script."""
-        return self.ui("explain_semicolon")
+        """The separator between sentences of a list, in the reader's script."""
+        return self.lx.semi
 
     def comma(self) -> str:
-        return self.ui("explain_comma")
+        return self.lx.sep
 
     def refs(self, rule_ids: Iterable[str]) -> str:
         """The guidance ids of ``rule_ids`` (each once, in order): ``DEC-01, SIG-01``."""
@@ -185,6 +185,39 @@ class _Words:
         kind = self.kb.outputs["decision"].get("concept", "")
         c = self.kb.concept(kind, value)
         return self.kb.text(c.title, self.lang) if c else value
+
+
+def fact_title(kb: KnowledgeBase, fact_type: str, fields: Mapping[str, Any], lang: str
+               ) -> str | None:
+    """The title of a fact from its type's KB template (``explain_title_<type>``), or
+    ``None`` when the KB has none for the type."""
+    if f"explain_title_{fact_type}" not in kb.ui:
+        return None
+    ft = kb.fact_types.get(fact_type)
+    shown = {k: v for k, v in fields.items() if ft is not None and k in ft.fields}
+    return _Words(kb, lang).title(FactRef("", fact_type, "", None, shown))
+
+
+def condition_text(kb: KnowledgeBase, fact_type: str, c: Check, fact: FactRef | None,
+                   lang: str, as_of: str | None = None,
+                   params: Mapping[str, Any] | None = None) -> str:
+    """A condition of a rule as a sentence in ``lang`` (actual value, what was required)."""
+    return sentence(_Words(kb, lang, as_of, params), fact_type, c, fact)
+
+
+def looked_for_text(kb: KnowledgeBase, p: Premise, lang: str) -> str:
+    """What a "no such fact" premise looks for, in ``lang``."""
+    return _looked_for(_Words(kb, lang), p)
+
+
+def display_value(kb: KnowledgeBase, value: Any, lang: str) -> str:
+    """A value in the reader's words: an enum value's or a concept's title, else as is."""
+    return _Words(kb, lang).value(value)
+
+
+def _is_iso_date(value: str) -> bool:
+    return len(value) == 10 and value[4] == "-" and value[7] == "-" \
+        and value.replace("-", "").isdigit()
 
 
 def _fmt(value: Any) -> str:
@@ -232,7 +265,9 @@ def _measure(w: _Words, fact_type: str, field: str, fact: FactRef | None, actual
     if fact_type == "metric" and field == "value" and fact is not None:
         key = f"measure_metric_{fact.label}"
         if key in w.kb.ui:
-            return w.ui(key, **{**{k: _fmt(v) for k, v in w.params.items()}, "value": value})
+            raw = actual if isinstance(actual, (int, float)) and not isinstance(actual, bool) \
+                else value
+            return w.ui(key, **{**dict(w.params), "value": raw})
     key = f"measure_field_{field}"
     if key in w.kb.ui:
         return w.ui(key, value=value)
@@ -250,11 +285,11 @@ def sentence(w: _Words, fact_type: str, c: Check, fact: FactRef | None) -> str:
     twin = _date_twin(w, fact_type, c.field)
     if twin is not None and w.as_of is not None:
         when = fact.fields.get(twin) if fact is not None else None
-        measure = w.ui("cond_date", value=when) if when else \
+        measure = w.ui("cond_date", value=w.lx.date(when)) if when else \
             w.ui("cond_missing", what=_what(w, fact_type, twin, fact))
         if c.op in _DATE_OP and isinstance(c.required, (int, float)) \
                 and not isinstance(c.required, bool):
-            day = (w.as_of - dt.timedelta(days=int(c.required))).isoformat()
+            day = w.lx.date(w.as_of - dt.timedelta(days=int(c.required)))
             need = w.ui(f"need_date_{_DATE_OP[c.op]}_{state}", required=day)
             return w.ui("cond_join_date", measure=measure, need=need)
         return measure
@@ -302,7 +337,21 @@ def _shown(w: _Words, fact_type: str, checks: Iterable[Check], fact: FactRef | N
 def _sentences(w: _Words, fact_type: str, checks: Iterable[Check], fact: FactRef | None,
                *, failed_only: bool = False) -> str:
     shown = [c for c in _shown(w, fact_type, checks, fact) if not (failed_only and c.held)]
-    return w.semi().join(sentence(w, fact_type, c, fact) for c in shown)
+    out: list[str] = []
+    dated: dict[str, int] = {}  # a date tested twice is said once, with both bounds
+    for c in shown:
+        text = sentence(w, fact_type, c, fact)
+        twin = _date_twin(w, fact_type, c.field) if c.op in _DATE_OP else None
+        if twin is not None and twin in dated and w.as_of is not None:
+            day = w.lx.date(w.as_of - dt.timedelta(days=int(c.required)))
+            need = w.ui(f"need_date_{_DATE_OP[c.op]}_{'held' if c.held else 'failed'}",
+                        required=day)
+            out[dated[twin]] += f" {w.ui('explain_and')} {need}"
+            continue
+        if twin is not None and isinstance(c.required, (int, float)):
+            dated[twin] = len(out)
+        out.append(text)
+    return w.semi().join(out)
 
 
 def _check_text(w: _Words, fact_type: str, c: Check, fact: FactRef | None = None) -> str:
@@ -352,7 +401,7 @@ def _item(w: _Words, f: FactRef) -> str:
                 continue
             if spec.type == "date" or (spec.enum and isinstance(value, str)) or (
                     isinstance(value, str) and w.value(value) != value):
-                extra.append(w.value(value) if spec.type != "date" else str(value))
+                extra.append(w.value(value) if spec.type != "date" else w.lx.date(value))
     return f"{name} ({w.comma().join(extra)})" if extra else name
 
 
@@ -489,7 +538,8 @@ def why_outline(kb: KnowledgeBase, why: Why, lang: str = "en") -> list[Line]:
 def render_why(kb: KnowledgeBase, why: Why, lang: str = "en") -> str:
     """The answer of ``why`` as text: a short summary, then every reason behind it."""
     w = _Words(kb, lang, why.as_of, why.params)
-    what = why.query or w.decision(why.decision)
+    what = w.decision(why.decision) if why.query is None else \
+        w.title(why.roots[0].fact) if len(why.roots) == 1 else w.value(why.query)
     lines = [w.ui("explain_why_title", what=what),
              f"{w.lx.isolate(why.subject)} — {w.ui('as_of')} {w.lx.date(why.as_of)} — "
              f"{w.ui('explain_current_decision')}: {w.decision(why.decision)}", ""]
@@ -568,6 +618,14 @@ def _supports(w: _Words, group: list[Support], depth: int, lines: list[Line],
         subj = _subject(s)
         by_subject.setdefault(subj.fact.id if subj and subj.fact else "", []).append(s)
     numbered = len(by_subject) > 1
+    if numbered:  # what every firing shares (e.g. a measure beside each red flag): once
+        common = set.intersection(*({p.fact.id for p in s.premises
+                                     if not p.negated and p.fact is not None}
+                                    for s in group)) - set(by_subject)
+        for p in group[0].premises:
+            if not p.negated and p.fact is not None and p.fact.id in common:
+                _premise(w, p, depth, lines, seen, context)
+        context = context | common
     for k, (sid, sups) in enumerate(by_subject.items(), 1):
         bullet = f"{k}. " if numbered else "– "
         negs: list[Premise] = []
@@ -575,7 +633,7 @@ def _supports(w: _Words, group: list[Support], depth: int, lines: list[Line],
         keys: set[tuple[Any, ...]] = set()
         for s in sups:
             for p in s.premises:
-                if p.fact is not None and p.fact.id == sid:
+                if p.fact is not None and (p.fact.id == sid or p.fact.id in context):
                     continue
                 key = (p.negated, p.fact.id if p.fact else None, p.fact_type,
                        tuple((c.field, c.op, str(c.required)) for c in p.checks))
@@ -857,10 +915,18 @@ def _need(w: _Words, fact_type: str, c: Constraint, *, held: bool = False) -> st
     twin = _date_twin(w, fact_type, c.field)
     if twin is not None and w.as_of is not None and c.op in _DATE_OP \
             and isinstance(c.value, (int, float)):
-        day = (w.as_of - dt.timedelta(days=int(c.value))).isoformat()
+        day = w.lx.date(w.as_of - dt.timedelta(days=int(c.value)))
         return w.ui(f"need_date_{_DATE_OP[c.op]}_{state}", required=day)
     what = "" if fact_type == "metric" and c.field == "value" else \
         _what(w, fact_type, c.field, None)
+    ft = w.kb.fact_types.get(fact_type)
+    if ft is not None and c.field == ft.label_field:
+        names = c.value if isinstance(c.value, (list, tuple)) else [c.value]
+        value = f" {w.ui('explain_or')} ".join(w.label(fact_type, n) for n in names)
+        if c.op in ("eq", "in"):
+            return w.ui("cond_measure", what=what, value=value) if what else value
+        need = w.ui(f"need_{c.op}_{state}", required=value)
+        return f"{what} — {need}" if what else need
     if c.op in ("eq", "in"):
         value = w.alternatives(c.value)
         return w.ui("cond_measure", what=what, value=value) if what else value
