@@ -63,21 +63,26 @@ def why(case: Path, node: str | None, fmt: str, lang: str, output: Path | None,
 @click.argument("target")
 @click.option("--depth", type=click.IntRange(0, 12), default=partways.explain.DEFAULT_DEPTH,
               show_default=True, help="How many missing conclusions deep to follow.")
+@click.option("--full", is_flag=True,
+              help="The whole tree: every rule that could conclude TARGET, what held and "
+                   "what failed (default: the nearest way and what it lacks).")
 @_format_option
 @lang_option
 @_output_option
 @kb_option
-def why_not(case: Path, target: str, depth: int, fmt: str, lang: str, output: Path | None,
-            overlays: tuple[Path, ...]) -> None:
+def why_not(case: Path, target: str, depth: int, full: bool, fmt: str, lang: str,
+            output: Path | None, overlays: tuple[Path, ...]) -> None:
     """Why CASE did not lead to TARGET, and what it would take.
 
-    TARGET is a decision (terminate), a signal or step name, or type:name.
+    TARGET is a decision (terminate), a signal or step name, or type:name. The text
+    answer names the nearest way to TARGET and what it lacks; --full prints the whole
+    tree; the JSON always holds both.
     """
     a = assess_cli(case, overlays)
     with user_errors():
         tree = a.why_not(target, depth=depth)
         emit(to_json(why_not_dict(a.kb, tree, lang)) if fmt == "json"
-             else render_why_not(a.kb, tree, lang), output)
+             else render_why_not(a.kb, tree, lang, full=full), output)
 
 
 @click.command("what-if")

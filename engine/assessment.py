@@ -140,6 +140,7 @@ class Assessment:
             ],
             "plan": plan,
             **({"repairs": self.repairs()} if "repairs" in out else {}),
+            **({"uncounted": self.uncounted()} if "uncounted" in out else {}),
             "parameters": dict(sorted(self.trace.params.items())),
             "lang": lang,
             "graph": node_link(self.graph),
@@ -155,6 +156,22 @@ class Assessment:
                 rows.append({"kind": spec["fact"], "node": f["id"],
                              **{k: f[k] for k in spec["fields"] if k in f}})
         return sorted(rows, key=lambda r: (str(r.get("signal", "")), r["kind"], r["node"]))
+
+    def uncounted(self) -> list[dict[str, Any]]:
+        """Evidence the manifest's ``outputs.uncounted`` fact reports as not counted, one
+        entry per kind of evidence (its label field and value) with how many there are."""
+        spec = self.kb.outputs.get("uncounted")
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        for f in self.trace.conclusions(spec["fact"]) if spec else ():
+            extra = {k: v for k, v in f.items() if k not in ("fact", "id", "count")}
+            for ev in ancestors_in(self.graph, f["id"], ["evidence"]):
+                node = self.graph.nodes[ev]
+                ft = self.kb.fact_types.get(node["fact"])
+                field_name = ft.label_field if ft and ft.label_field else "fact"
+                key = (field_name, str(node.get(field_name, node["fact"])))
+                row = rows.setdefault(key, {**extra, field_name: key[1], "count": 0})
+                row["count"] += 1
+        return [rows[k] for k in sorted(rows)]
 
     def why(self, node: str | None = None) -> Why:
         """How ``node`` (default: the decision) was concluded; see :func:`partways.explain.why`."""

@@ -14,6 +14,7 @@ from . import _yaml, limits
 from ._fastschema import Check, compile_schema
 from .errors import CaseError, PolicyError, Source, did_you_mean
 from .knowledge import KnowledgeBase
+from .textsafe import visible_data
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,8 @@ def _build(doc: _yaml.Document, kb: KnowledgeBase, today: dt.date | None) -> Cas
         raise CaseError(problem, doc.source(("as_of",)))
     _check_dates(doc, kb, as_of)
     params = resolve_policy(kb, data.get("policy") or {}, doc)
-    return Case(data, as_of, params, doc.path, doc)
+    # free text can no longer carry control characters into any output (textsafe)
+    return Case(visible_data(data), as_of, params, doc.path, doc)
 
 
 def check_doc(doc: _yaml.Document, kb: KnowledgeBase,

@@ -36,6 +36,7 @@ from .explain import Check, FactRef, Goal, Premise
 from .expr import MISSING
 from .knowledge import KnowledgeBase
 from .rulegraph import layer_order, layer_title, rule_graph, value_title
+from .textsafe import visible
 
 TEXT_FORMATS = ("dot", "mermaid", "json", "graphml")
 IMAGE_FORMATS = ("svg", "png")
@@ -309,7 +310,7 @@ def to_dot(g: nx.DiGraph) -> str:
     dot = graphviz.Digraph(name="partways", strict=False)
     dot.attr(rankdir="LR", newrank="true", nodesep="0.12", ranksep="0.5", fontname=FONT,
              fontsize="11", labelloc="t", label=_esc_label(g.graph.get("name", "")),
-             tooltip=g.graph.get("name", "") or "partways", compound="true")
+             tooltip=_esc_label(g.graph.get("name", "") or "partways"), compound="true")
     dot.attr("node", fontname=FONT, fontsize="10", margin="0.08,0.04")
     dot.attr("edge", fontname=FONT, fontsize="8", color="#5b6b7b", arrowsize="0.6")
     titles = g.graph.get("layer_titles", {})
@@ -326,7 +327,7 @@ def to_dot(g: nx.DiGraph) -> str:
         with dot.subgraph(name=f"cluster_{i}") as sub:
             sub.attr(label=_esc_label(titles.get(layer, layer)), style="rounded,filled",
                      fillcolor=_PALETTE[i % len(_PALETTE)], color="#c5ced8", fontsize="12",
-                     tooltip=layer)
+                     tooltip=_esc_label(layer))
             for n in members:
                 sub.node(ids[n], **_dot_node(g.nodes[n]))
             # An invisible post at the start of each layer; every node sits between its
@@ -344,7 +345,7 @@ def to_dot(g: nx.DiGraph) -> str:
         if d.get("label"):
             attrs["label"] = _esc_label("\n".join(_wrap(str(d["label"]), 36)))
         if d.get("tooltip"):
-            attrs["tooltip"] = str(d["tooltip"])
+            attrs["tooltip"] = _esc_label(str(d["tooltip"]))
         if d.get("failed"):
             attrs["color"] = "#c0392b"
             attrs["fontcolor"] = "#c0392b"
@@ -356,18 +357,30 @@ def to_dot(g: nx.DiGraph) -> str:
 
 
 def _esc_label(text: str) -> str:
-    """A plain DOT label (the graphviz package quotes it; newlines become centred breaks)."""
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
+    """A plain DOT string from any text: never read as an HTML-like label (``<...>``),
+    backslashes literal (no ``\\N``-style escapes, no unterminated string), control
+    characters visible; the graphviz package then quotes it and escapes its quotes.
+    Newlines become centred line breaks."""
+    import graphviz
+
+    lines = text.split("\n")
+    return graphviz.nohtml("\\n".join(visible(x).replace("\\", "\\\\") for x in lines))
+
+
+def _html_text(text: str) -> str:
+    """Text for inside an HTML-like label the renderer builds: entities for markup and
+    quotes, control characters visible."""
+    return html.escape(visible(text), quote=True)
 
 
 def _dot_node(d: dict[str, Any]) -> dict[str, str]:
-    lines = "<BR/>".join(html.escape(x) for x in _wrap(str(d.get("label", ""))))
-    note = html.escape(str(d.get("note", "")))
+    lines = "<BR/>".join(_html_text(x) for x in _wrap(str(d.get("label", ""))))
+    note = _html_text(str(d.get("note", "")))
     label = f"<{lines}" + (f'<BR/><FONT POINT-SIZE="7" COLOR="#5b6b7b">{note}</FONT>'
                            if note and note != str(d.get("label")) else "") + ">"
     attrs = dict(_KIND_STYLE.get(d.get("kind", "fact"), _KIND_STYLE["fact"]))
     attrs["label"] = label
-    attrs["tooltip"] = str(d.get("tooltip") or d.get("note") or "")
+    attrs["tooltip"] = _esc_label(str(d.get("tooltip") or d.get("note") or ""))
     if d.get("style") == "dashed":
         attrs["style"] = attrs["style"].replace("filled", "dashed,filled") \
             if "dashed" not in attrs["style"] else attrs["style"]
@@ -440,20 +453,24 @@ def to_json(g: nx.DiGraph) -> str:
 def to_graphml(g: nx.DiGraph) -> str:
     """GraphML of ``g`` (attributes flattened to strings where GraphML needs it)."""
     h = nx.DiGraph()
-    h.graph.update({"name": str(g.graph.get("name", "")),
+    h.graph.update({"name": visible(str(g.graph.get("name", ""))),
                     "layers": " ".join(g.graph.get("layers") or layer_order(g))})
     for n in sorted(g):
-        h.add_node(n, **{k: _scalar(v) for k, v in sorted(g.nodes[n].items())})
+        h.add_node(visible(n), **{k: _scalar(v) for k, v in sorted(g.nodes[n].items())})
     for u, v in sorted(g.edges()):
-        h.add_edge(u, v, **{k: _scalar(val) for k, val in sorted(g.edges[u, v].items())})
+        h.add_edge(visible(u), visible(v),
+                   **{k: _scalar(val) for k, val in sorted(g.edges[u, v].items())})
     buf = io.BytesIO()
     nx.write_graphml(h, buf, encoding="utf-8")
     return buf.getvalue().decode("utf-8")
 
 
 def _scalar(value: Any) -> Any:
-    return value if isinstance(value, (str, int, float, bool)) else json.dumps(
-        value, ensure_ascii=False, sort_keys=True, default=str)
+    """A GraphML attribute value: XML 1.0 cannot hold control characters at all."""
+    if isinstance(value, str):
+        return visible(value)
+    return value if isinstance(value, (int, float, bool)) else visible(json.dumps(
+        value, ensure_ascii=False, sort_keys=True, default=str))
 
 
 def dot_command() -> str:

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .textsafe import visible
+
 
 @dataclass(frozen=True)
 class Source:
@@ -35,7 +37,8 @@ class PartwaysError(ValueError):
     def __init__(self, message: str, source: Source | None = None) -> None:
         self.message = message
         self.source = source
-        super().__init__(f"{source}: {message}" if source else message)
+        # one line, whatever text the message quotes
+        super().__init__(visible(f"{source}: {message}" if source else message))
 
 
     @property

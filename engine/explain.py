@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import QueryError, did_you_mean
 from .expr import MISSING, AnyOf, Cond, Const, Param, Ref, Test, compare, evaluate, holds
 from .facts import Fact
-from .inference import Trace, _alias
+from .inference import Firing, Trace, _alias
 from .knowledge import KnowledgeBase, Pattern, Rule
 
 if TYPE_CHECKING:
@@ -82,6 +82,33 @@ class Premise:
     blocking: tuple[FactRef, ...] = ()
     derivation: Derivation | None = None
     goal: Goal | None = None
+    instead: tuple[Found, ...] = ()  # why, negated: what was found where it looked
+
+
+@dataclass(frozen=True)
+class Found:
+    """A fact met where a "no such fact" premise looked, and why it did not count.
+
+    A held negation ("no open repair for this red flag") is explained by the rules that
+    could have concluded such a fact: ``rule`` names the one that examined ``fact``.
+    ``blocks`` is true when the fact met a "no such fact" test of that rule, so the rule
+    could not conclude (``checks``: the tests it met); false when the fact nearly
+    matched one of its patterns (``checks``: every test, the failed ones say why).
+    ``rule`` is ``None`` for a near match of the premise's own type.
+    """
+
+    fact: FactRef
+    rule: str | None
+    blocks: bool
+    checks: tuple[Check, ...]
+
+
+@dataclass(frozen=True)
+class Support:
+    """One firing behind a fact: the rule and its premises as they stood."""
+
+    rule: str
+    premises: tuple[Premise, ...]
 
 
 @dataclass(frozen=True)
@@ -89,13 +116,24 @@ class Derivation:
     """A node of a why-tree: a fact, the rule that concluded it and its premises.
 
     Case evidence and table rows have no rule. A computed fact (a metric) has no rule
-    either: ``evidence`` lists the facts it counted or was computed from.
+    either: ``evidence`` lists the facts it counted or was computed from. A fact several
+    firings concluded (a keyed conclusion, e.g. one decision supported by a rule bound to
+    each red flag) names the first firing in ``rule``/``premises`` (rule ids sorted, as
+    the decision graph names it) and every other in ``also``.
     """
 
     fact: FactRef
     rule: str | None
     premises: tuple[Premise, ...] = ()
     evidence: tuple[Derivation, ...] = ()
+    also: tuple[Support, ...] = ()
+
+    @property
+    def supports(self) -> tuple[Support, ...]:
+        """Every firing behind the fact, the first one included."""
+        if self.rule is None:
+            return ()
+        return (Support(self.rule, self.premises), *self.also)
 
 
 @dataclass(frozen=True)
@@ -108,6 +146,7 @@ class Why:
     query: str | None
     roots: tuple[Derivation, ...]
     default: bool = False  # the decision is the KB default: no rule concluded one
+    params: Mapping[str, Any] = field(default_factory=dict)  # the parameters in force
     kb: KnowledgeBase | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self, lang: str = "en") -> dict[str, Any]:
@@ -166,6 +205,7 @@ class WhyNot:
     holds: bool
     goals: tuple[Goal, ...]
     depth: int
+    params: Mapping[str, Any] = field(default_factory=dict)  # the parameters in force
     kb: KnowledgeBase | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self, lang: str = "en") -> dict[str, Any]:
@@ -277,7 +317,9 @@ def why(a: Assessment, node: str | None = None) -> Why:
     'dec.decide'
     """
     kb, trace = a.kb, a.trace
-    fired = {f.conclusion: f for f in trace.firings}
+    fired: dict[str, list[Firing]] = {}
+    for f in trace.firings:
+        fired.setdefault(f.conclusion, []).append(f)
     default = False
     if node is None:
         if a.decision_node is None:
@@ -288,8 +330,10 @@ def why(a: Assessment, node: str | None = None) -> Why:
     else:
         ids = resolve_node(a, node)
     memo: dict[str, Derivation] = {}
-    roots = tuple(_derive(kb, trace, fired, fid, memo) for fid in ids)
-    return Why(a.client, a.case.as_of.isoformat(), a.decision, node, roots, default, a.kb)
+    ix = _Index(kb, trace)
+    roots = tuple(_derive(ix, fired, fid, memo) for fid in ids)
+    return Why(a.client, a.case.as_of.isoformat(), a.decision, node, roots, default,
+               params=dict(trace.params), kb=a.kb)
 
 
 def resolve_node(a: Assessment, query: str) -> list[str]:
@@ -336,23 +380,38 @@ def _label(kb: KnowledgeBase, fact: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _derive(kb: KnowledgeBase, trace: Trace, fired: Mapping[str, Any], fid: str,
+def _derive(ix: _Index, fired: Mapping[str, list[Firing]], fid: str,
             memo: dict[str, Derivation]) -> Derivation:
     if fid in memo:
         return memo[fid]
+    kb, trace = ix.kb, ix.trace
     fact = trace.facts[fid]
-    firing = fired.get(fid)
-    if firing is None:
-        evidence = tuple(_derive(kb, trace, fired, s, memo) for s in trace.support.get(fid, ()))
+    firings = fired.get(fid)
+    if not firings:
+        evidence = tuple(_derive(ix, fired, s, memo) for s in trace.support.get(fid, ()))
         out = Derivation(fact_ref(kb, fact), None, evidence=evidence)
         memo[fid] = out
         return out
+    memo[fid] = Derivation(fact_ref(kb, fact), None)  # a cycle stops here
+    supports = [_support(ix, fired, f, memo)
+                for f in sorted(firings, key=lambda f: (f.rule, f.premises))]
+    out = Derivation(fact_ref(kb, fact), supports[0].rule, supports[0].premises,
+                     also=tuple(supports[1:]))
+    memo[fid] = out
+    return out
+
+
+def _support(ix: _Index, fired: Mapping[str, list[Firing]], firing: Firing,
+             memo: dict[str, Derivation]) -> Support:
+    kb, trace = ix.kb, ix.trace
     rule = kb.rule(firing.rule)
     bound: dict[str, Fact] = {alias: trace.facts[pid] for alias, pid in firing.premises}
     premises: list[Premise] = []
     for i, p in enumerate(rule.when):
         if p.negated:
-            premises.append(_negated(_Index(kb, trace), p, bound))
+            neg = _negated(ix, p, bound)
+            premises.append(Premise(neg.fact_type, None, True, neg.held, neg.checks,
+                                    blocking=neg.blocking, instead=_instead(ix, p, bound)))
             continue
         matched = bound[_alias(p, i)]
         # conditions may refer to aliases bound earlier only, as inference does
@@ -361,9 +420,99 @@ def _derive(kb: KnowledgeBase, trace: Trace, fired: Mapping[str, Any], fid: str,
         checks = tuple(check(c, matched, trace.params, earlier) for c in p.where)
         premises.append(Premise(p.fact, p.alias, False, all(c.held for c in checks), checks,
                                 fact=fact_ref(kb, matched),
-                                derivation=_derive(kb, trace, fired, matched["id"], memo)))
-    out = Derivation(fact_ref(kb, fact), rule.id, tuple(premises))
-    memo[fid] = out
+                                derivation=_derive(ix, fired, matched["id"], memo)))
+    return Support(rule.id, tuple(premises))
+
+
+_MAX_BINDINGS = 64  # bindings of a producer rule examined when explaining a negation
+
+
+def _instead(ix: _Index, p: Pattern, bound: Mapping[str, Fact]) -> tuple[Found, ...]:
+    """What a held "no such fact" premise found where it looked, and why none counted.
+
+    For a derived type, each rule that could conclude a fact passing the premise's
+    tests is matched on the case: a case fact that met one of its "no such fact" tests
+    stopped it (``blocks``); a case fact that passed the tests joining it to the rest
+    but failed another is a near match. Derived premises that do not hold and table
+    rows that do not exist mean the rule does not apply here: nothing to show.
+    """
+    kb, params = ix.kb, ix.trace.params
+    ft = kb.fact_types.get(p.fact)
+    if ft is None or not ft.derived:
+        return ()
+    cons = _wanted(p, params, bound, ())
+    out: list[Found] = []
+    for rule in producers(kb, p.fact):
+        extra = _propagate(rule, cons, params)
+        if extra is not None:
+            out += _rule_instead(ix, rule, extra)
+    seen: set[tuple[str, str | None, bool]] = set()
+    unique = []
+    for f in out:
+        key = (f.fact.id, f.rule, f.blocks)
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return tuple(unique)
+
+
+def _is_case(kb: KnowledgeBase, fact_type: str) -> bool:
+    ft = kb.fact_types.get(fact_type)
+    return ft is not None and not ft.derived and not ft.table
+
+
+def _rule_instead(ix: _Index, rule: Rule, extra: Mapping[str, list[Constraint]]
+                  ) -> list[Found]:
+    kb, params = ix.kb, ix.trace.params
+    out: list[Found] = []
+    bindings: list[dict[str, Fact]] = [{}]
+    for i, p in enumerate(rule.when):
+        if p.negated:
+            continue
+        alias = _alias(p, i)
+        wanted = extra.get(p.alias or "", [])
+        grown: list[dict[str, Fact]] = []
+        for b in bindings:
+            resolve = _resolver(b)
+            matched = []
+            for f in ix.of_type(p.fact):
+                if all(holds(c, f, params, resolve) for c in p.where) and all(
+                        compare(f.get(c.field, MISSING), c.op, c.value) for c in wanted):
+                    matched.append(f)
+            grown += [{**b, alias: f} for f in matched]
+            if not matched and _is_case(kb, p.fact):
+                out += _near(ix, rule.id, p, b, wanted)
+        bindings = grown[:_MAX_BINDINGS]
+        if not bindings:
+            return out
+    for b in bindings:
+        for p in rule.when:
+            if not p.negated:
+                continue
+            for f in ix.of_type(p.fact):
+                if _matches(f, p.where, params, b):
+                    out.append(Found(ix.ref(f), rule.id, True,
+                                     tuple(check(c, f, params, b) for c in p.where)))
+    return out
+
+
+def _near(ix: _Index, rule_id: str, p: Pattern, bound: Mapping[str, Fact],
+          wanted: Sequence[Constraint]) -> list[Found]:
+    """Case facts of ``p``'s type that pass its joins (tests against other premises and
+    the wanted constraints) but fail another of its tests."""
+    params = ix.trace.params
+    resolve = _resolver(bound)
+    joins = [c for c in p.where
+             if isinstance(c, Test) and c.op == "eq" and isinstance(c.operand, Ref)]
+    out = []
+    for f in ix.of_type(p.fact):
+        if not all(holds(c, f, params, resolve) for c in joins) or not all(
+                compare(f.get(c.field, MISSING), c.op, c.value) for c in wanted):
+            continue
+        checks = (*(check(c, f, params, bound) for c in p.where),
+                  *(_constraint_check(c, f) for c in wanted))
+        if not all(c.held for c in checks):
+            out.append(Found(ix.ref(f), rule_id, False, checks))
     return out
 
 
@@ -394,8 +543,11 @@ def why_not(a: Assessment, target: str, *, depth: int = DEFAULT_DEPTH) -> WhyNot
     ix = _Index(a.kb, a.trace)
     wanted = target_goals(a.kb, target)
     goals = tuple(_goal(ix, ft, cons, depth, frozenset()) for ft, cons in wanted)
+    # the KB's default decision holds when no rule concluded one
+    default = a.decision_node is None and target == a.decision
     return WhyNot(a.client, a.case.as_of.isoformat(), a.decision, target,
-                  any(g.present for g in goals), goals, depth, a.kb)
+                  default or any(g.present for g in goals), goals, depth,
+                  params=dict(a.trace.params), kb=a.kb)
 
 
 def rule_attempt(a: Assessment, rule: Rule, *, depth: int = 0) -> Attempt:
@@ -578,17 +730,22 @@ def _attempt(ix: _Index, rule: Rule, extra: Mapping[str, list[Constraint]], dept
         nxt.sort(key=lambda s: (-s.score, s.order))
         states = nxt[:_BEAM]
     best = states[0]
-    premises = []
+    premises: list[Premise] = []
+    failed: set[str] = set()  # aliases bound to a fact that does not pass its pattern
     for i, (p, cand) in enumerate(zip(rule.when, best.picks, strict=True)):
         earlier = {_alias(q, j): best.bound[_alias(q, j)] for j, q in enumerate(rule.when[:i])
                    if _alias(q, j) in best.bound}
         if p.negated:
-            premises.append(_negated(ix, p, earlier))
+            # a "no such fact" test about a premise that does not hold says nothing
+            premises.append(_negated(ix, p, {k: v for k, v in earlier.items()
+                                             if k not in failed}))
             continue
         wanted = extra.get(p.alias or "", [])
         checks = (*(check(c, cand, params, earlier) for c in p.where),
                   *(_constraint_check(c, cand) for c in wanted))
         held = cand is not None and all(c.held for c in checks)
+        if not held:
+            failed.add(_alias(p, i))
         goal = None
         if not held:
             cons = _wanted(p, params, earlier, wanted)

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,10 +65,30 @@ def plan_items(a: Assessment, lang: str = "en") -> list[PlanItem]:
         advice = kb.text(concept.advice, lang) if concept and concept.advice else (
             kb.text(rule.description, lang) if rule else "")
         guidance = step.guidance or (rule.guidance if rule else ())
+        fields = _fields_of(a, step.nodes)
+        title, advice = fill(title, fields), fill(advice, fields)
         items.append(((step.date, 1, pos), PlanItem(
             step.id, step.date, title, " ".join(advice.split()), tuple(guidance),
             step.subject, rule_id)))
     return [item for _key, item in sorted(items, key=lambda kv: kv[0])]
+
+
+_FIELD = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+def fill(text: str, fields: Mapping[str, Any]) -> str:
+    """``text`` with each ``{field}`` replaced by that field of the concluded fact (the
+    number the plan computed, e.g. a notice's ``{days}``); unknown names stay as written."""
+    return _FIELD.sub(lambda m: str(fields[m.group(1)]) if m.group(1) in fields
+                      else m.group(0), text)
+
+
+def _fields_of(a: Assessment, nodes: tuple[str, ...]) -> dict[str, Any]:
+    """The fields of a plan step's facts (the first one's, for fields they share)."""
+    out: dict[str, Any] = {}
+    for node in reversed(nodes):
+        out.update(a.trace.facts.get(node, {}))
+    return out
 
 
 def _milestone_title(kb: KnowledgeBase, name: str, lang: str) -> str:

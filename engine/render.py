@@ -42,6 +42,9 @@ def describe_fact(kb: KnowledgeBase, fact: dict[str, Any], lang: str) -> str:
         elif isinstance(value, str) and f"value_{value}" in kb.ui and (
                 spec is None or not spec.enum or value in spec.enum):
             value = ui(f"value_{value}", lang)
+        elif isinstance(value, str) and spec is not None and spec.enum \
+                and (concept := _concept_title(kb, value, lang)) is not None:
+            value = concept  # a step or signal named by its key: its title
         elif isinstance(value, str) and _is_date(value):
             value = lx.date(value)
         elif isinstance(value, str):
@@ -61,6 +64,11 @@ def describe_fact(kb: KnowledgeBase, fact: dict[str, Any], lang: str) -> str:
     return line
 
 
+def _concept_title(kb: KnowledgeBase, key: str, lang: str) -> str | None:
+    for items in kb.concepts.values():
+        if key in items:
+            return kb.text(items[key].title, lang)
+    return None
 def _is_date(value: str) -> bool:
     return len(value) == 10 and value[4] == "-" and value[7] == "-" and \
         value.replace("-", "").isdigit()
@@ -97,7 +105,7 @@ def render_text(a: Assessment, lang: str = "en") -> str:
         sev = lx.bracket(ui(f"severity_{s.severity}", lang))
         status = f" {lx.bracket(ui(f'status_{s.status}', lang))}" \
             if s.status and s.status != "active" else ""
-        ident = f" — {s.id}" if ids else ""
+        ident = ""  # the title says it; the id is in the JSON (no raw ids in text)
         lines.append(f"  • {sev}{status} {title}{ident} ({lx.join(s.guidance)})")
         for ev in s.evidence:
             fact = a.trace.facts.get(ev)

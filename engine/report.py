@@ -11,25 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .assessment import Assessment
-from .diagram import case_view, check_text, inline_svg
+from .diagram import case_view, inline_svg
 from .errors import PartwaysError
-from .explain import Derivation
 from .render import describe_fact, guidance_refs
-from .rulegraph import value_title
-
-_MAX_DEPTH = 8  # the explanation tree stops here; deeper facts are in the graph
+from .render_explain import why_outline, why_summary
 
 
 @dataclass(frozen=True)
 class _Node:
-    """One line of the explanation tree, ready for the template."""
+    """One line of the explanation outline, with the lines it rests on."""
 
     title: str
-    note: str
-    rule: str
-    checks: tuple[str, ...]
-    children: tuple[_Node, ...]
-    seen: bool = False
+    children: list[_Node]
 
 
 def render_html(a: Assessment, lang: str = "en", *, graph: bool = True) -> str:
@@ -81,6 +74,7 @@ def render_html(a: Assessment, lang: str = "en", *, graph: bool = True) -> str:
                       "signals": ", ".join(st.signals),
                       "guidance": guidance_refs(kb, st.guidance)})
     dconcept = kb.concept(kb.outputs["decision"]["concept"], a.decision)
+    summary, explanation = _explanation(a, lang)
     html = template.render(
         lang=lang, dir="rtl" if lang in kb.rtl else "ltr",
         t=lambda key: kb.ui_text(key, lang),
@@ -91,42 +85,25 @@ def render_html(a: Assessment, lang: str = "en", *, graph: bool = True) -> str:
         decision_title=data["decision_title"],
         decision_advice=kb.text(dconcept.advice, lang) if dconcept and dconcept.advice else "",
         reason=data["reason"], signals=signals, steps=steps, plan=data["plan"],
-        explanation=_explanation(a, lang), svg=svg, svg_missing=svg_missing,
+        explanation=explanation, summary=summary, svg=svg, svg_missing=svg_missing,
         params=sorted(data["parameters"].items()))
     return str(html)
 
 
-def _explanation(a: Assessment, lang: str) -> list[_Node]:
-    """The why-tree of the decision (:func:`partways.explain.why`) as template nodes."""
+def _explanation(a: Assessment, lang: str) -> tuple[list[str], list[_Node]]:
+    """The summary and the outline of :func:`partways.explain.why` (the same sentences as
+    ``partways why``) as template nodes."""
     answer = a.why()
-    seen: set[str] = set()
-    return [_node(a, d, lang, seen, 0) for d in answer.roots]
-
-
-def _node(a: Assessment, d: Derivation, lang: str, seen: set[str], depth: int) -> _Node:
-    kb = a.kb
-    ref = d.fact
-    title = value_title(kb, ref.type, ref.label, lang) if ref.label else \
-        kb.ui_text(f"fact_{ref.type}", lang) if f"fact_{ref.type}" in kb.ui else ref.type
-    if ref.layer == "evidence" and ref.id in a.trace.facts:
-        title = describe_fact(kb, a.trace.facts[ref.id], lang)
-    rule = kb.rule(d.rule) if d.rule else None
-    note = f"{kb.text(rule.title, lang)} [{rule.id}; {', '.join(rule.guidance)}]" \
-        if rule else ""
-    if ref.id in seen or depth >= _MAX_DEPTH:
-        return _Node(title, note, rule.id if rule else "", (), (), seen=True)
-    seen.add(ref.id)
-    checks = tuple(check_text(c) for p in d.premises if not p.negated for c in p.checks
-                   if c.param or c.ref)
-    children = [_node(a, p.derivation, lang, seen, depth + 1) for p in d.premises
-                if p.derivation is not None and not _is_table(a, p.derivation)]
-    children += [_node(a, e, lang, seen, depth + 1) for e in d.evidence]
-    return _Node(title, note, rule.id if rule else "", checks, tuple(children))
-
-
-def _is_table(a: Assessment, d: Derivation) -> bool:
-    ft = a.kb.fact_types.get(d.fact.type)
-    return bool(ft and ft.table)
+    outline = why_outline(a.kb, answer, lang)
+    root: list[_Node] = []
+    stack: list[tuple[int, list[_Node]]] = [(-1, root)]
+    for depth, text in outline:
+        while stack[-1][0] >= depth:
+            stack.pop()
+        node = _Node(text, [])
+        stack[-1][1].append(node)
+        stack.append((depth, node.children))
+    return why_summary(a.kb, answer, lang), root
 
 
 _TEMPLATE = """<!DOCTYPE html>
@@ -256,14 +233,13 @@ footer { margin-block-start: 2rem; color: var(--muted); font-size: .8rem; }
   {% macro tree(nodes) %}
   <ul>
   {% for n in nodes %}
-    <li>{{ n.title }}{% if n.note %} <span class="note">← {{ n.note }}</span>{% endif %}
-      {% if n.seen %} <span class="note">({{ t('report_see_above') }})</span>{% endif %}
-      {% for c in n.checks %}<div class="ids">{{ c }}</div>{% endfor %}
+    <li>{{ n.title }}
       {% if n.children %}{{ tree(n.children) }}{% endif %}
     </li>
   {% endfor %}
   </ul>
   {% endmacro %}
+  {% for line in summary %}<p class="summary">{{ line }}</p>{% endfor %}
   {% if explanation %}
   {{ tree(explanation) }}
   {% else %}

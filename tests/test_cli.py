@@ -37,7 +37,7 @@ def test_assess_text(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["assess", str(path)])
     assert result.exit_code == 0, result.output
     assert "TERMINATE_NOW" in result.output
-    assert "verbal_abuse" in result.output
+    assert "Verbal abuse" in result.output and "verbal_abuse" not in result.output
     assert "2 September 2026" in result.output
     assert "insulted me in front of my team" in result.output
     assert "DEC-02" in result.output

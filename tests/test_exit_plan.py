@@ -94,18 +94,23 @@ def test_collect_what_is_owed_before_notice_only_when_payment_is_at_risk(
     collect = steps(a)["collect_outstanding"]
     assert collect[0].date < a.plan.notify_on
     assert "collect_outstanding" not in steps(assess_data(case(LATE, money={"outstanding": 0})))
-    # owed, but this client never paid late: nothing says payment is at risk
-    assert "collect_outstanding" not in steps(assess_data(case(ABUSE, money={"outstanding": 9})))
+    # owed by an abusive client who never paid late: collect it all the same (POLICY9),
+    # dated before the day the client is told
+    abuse = assess_data(case(ABUSE, money={"outstanding": 9}))
+    assert steps(abuse)["collect_outstanding"][0].date < abuse.plan.notify_on
 
 
 @pytest.mark.parametrize(("extra_event", "refer"), [
     (None, True),
-    ({"date": "2026-10-01", "type": "disrespect", "toward": "you"}, False),
-    ({"date": "2026-10-01", "type": "verbal_abuse"}, False),
+    # one minor disrespect is not a reason to skip the referral (POLICY9); a red flag is
+    ([{"date": "2026-10-01", "type": "disrespect", "toward": "you"}], True),
+    ([{"date": "2026-09-01", "type": "disrespect"}, {"date": "2026-10-01", "type": "disrespect"}],
+     False),
+    ([{"date": "2026-10-01", "type": "verbal_abuse"}], False),
 ])
 def test_referral_unless_abusive_or_disrespectful(assess_data: Any, extra_event: Any,
                                                   refer: bool) -> None:
-    events = LATE["events"] + ([extra_event] if extra_event else [])
+    events = LATE["events"] + (extra_event or [])
     got = steps(assess_data(case(LATE, events=events)))
     assert ("refer_alternative" in got) is refer
     assert ("no_referral" in got) is not refer

@@ -1,0 +1,38 @@
+"""Free text made harmless before it reaches any output.
+
+A case's free text (a client's name, a note, a deliverable) is shown in terminals,
+Markdown, calendars, DOT, SVG, GraphML and HTML. Every format escapes its own syntax;
+this module removes what no format should carry at all: control characters (an ESC
+that starts a terminal sequence, a newline that fakes a line of the report, a NUL that
+breaks XML) and the bidirectional embeddings, overrides and isolates that reorder the
+text around them. Each is replaced by one visible character, so lengths do not change:
+C0 controls by their Unicode control pictures (``ESC`` -> ``␛``, a newline -> ``␊``),
+DEL by ``␡``, C1 controls, line and paragraph separators and bidi controls by ``�``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+REPLACEMENT = "\ufffd"
+_TABLE: dict[int, str] = {c: chr(0x2400 + c) for c in range(0x20)}
+_TABLE[0x7F] = "\u2421"
+_TABLE.update({c: REPLACEMENT for c in (*range(0x80, 0xA0), 0x2028, 0x2029,
+                                        *range(0x202A, 0x202F), *range(0x2066, 0x206A))})
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character replaced by a visible one (same length)."""
+    return text.translate(_TABLE)
+
+
+def visible_data(value: Any) -> Any:
+    """``value`` (plain data) with :func:`visible` applied to every string in it."""
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, Mapping):
+        return {k: visible_data(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [visible_data(v) for v in value]
+    return value

@@ -1,0 +1,168 @@
+"""What a person reads: every shipped example rendered by assess, why, why-not and plan in
+en, ar and fa carries no internal notation; why's summary names every red flag behind the
+decision; why-not's default answer is short and prints nothing twice.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+import pytest
+
+import partways
+from partways.explain import Derivation
+from partways.plan_render import render_plan
+from partways.render import render_text
+from partways.render_explain import render_why, render_why_not, why_dict, why_not_dict
+
+from _paths import EXAMPLES
+
+CASES = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".yaml", ".json"))
+LANGS = ["en", "ar", "fa"]
+DECISIONS = ["keep", "monitor", "remediate", "terminate", "terminate_now"]
+NOTATION = ["= ✓", "= ✗", "≠ ✓", "not recorded is recorded", "$", "@"]
+FIELD_NOTATION = re.compile(r"\b(order|indicates|dated|first_age|last_age|rank): \S")
+SNAKE = re.compile(r"(?<![\w.-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w-])")
+
+
+@cache
+def assessed(name: str) -> partways.Assessment:
+    return partways.assess(EXAMPLES / name)
+
+
+def titled_ids(kb: partways.KnowledgeBase) -> set[str]:
+    """Every id the KB has a title or label for: shown raw, it is a leak."""
+    ids: set[str] = set()
+    for items in kb.concepts.values():
+        ids |= set(items)
+    ids |= {m.name for m in kb.metrics}
+    for name, ft in kb.fact_types.items():
+        ids.add(name)
+        for fname, spec in ft.fields.items():
+            ids.add(fname)
+            ids |= {str(v) for v in spec.enum or ()}
+    ids |= set(kb.parameters)
+    return {i for i in ids if "_" in i}
+
+
+def case_words(a: partways.Assessment) -> set[str]:
+    """Words the case itself wrote (names, notes): not a leak when shown."""
+    out: set[str] = set()
+
+    def walk(x: Any) -> None:
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if k in ("note", "name", "client", "ref", "id"):
+                    out.update(SNAKE.findall(str(v)))
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(a.case.data)
+    return out
+
+
+def texts(a: partways.Assessment, lang: str) -> dict[str, str]:
+    out = {"assess": render_text(a, lang), "why": render_why(a.kb, a.why(), lang),
+           "plan": render_plan(a, "text", lang)}
+    for target in DECISIONS:
+        if target != a.decision:
+            out[f"why-not {target}"] = render_why_not(a.kb, a.why_not(target), lang)
+    out["why-not --full terminate"] = render_why_not(a.kb, a.why_not("terminate"), lang,
+                                                     full=True)
+    return out
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
+def test_no_internal_notation_in_text(case: Any, lang: str) -> None:
+    a = assessed(case.name)
+    ids = titled_ids(a.kb)
+    own = case_words(a)
+    for what, text in texts(a, lang).items():
+        for mark in NOTATION:
+            assert mark not in text, f"{what} ({lang}) shows {mark!r}"
+        assert not FIELD_NOTATION.search(text), f"{what} ({lang}) shows an engine field"
+        leaks = {w for w in SNAKE.findall(text) if w in ids and w not in own}
+        assert not leaks, f"{what} ({lang}) shows raw ids {sorted(leaks)}"
+        assert "{" not in text, f"{what} ({lang}) has an unfilled placeholder"
+
+
+def _flags_behind(a: partways.Assessment) -> set[str]:
+    """The red flags in the support of the decision (from the why records)."""
+    kinds = {spec["fact"] for spec in a.kb.outputs["findings"]}
+    out: set[str] = set()
+    seen: set[str] = set()
+
+    def walk(d: Derivation) -> None:
+        if d.fact.id in seen:
+            return
+        seen.add(d.fact.id)
+        if d.fact.type in kinds and d.fact.label:
+            out.add(d.fact.label)
+        for s in d.supports:
+            for p in s.premises:
+                if p.derivation is not None:
+                    walk(p.derivation)
+
+    for root in a.why().roots:
+        walk(root)
+    return out
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
+def test_why_summary_names_every_red_flag_behind_the_decision(case: Any, lang: str) -> None:
+    a = assessed(case.name)
+    data = why_dict(a.kb, a.why(), lang)
+    summary = data["summary"]
+    assert 1 <= len(summary) <= 4
+    assert all(line.strip() for line in summary)
+    text = "\n".join(summary)
+    fconcept = a.kb.outputs["findings"][0]["concept"]
+    flags = _flags_behind(a)
+    for flag in flags:
+        c = a.kb.concept(fconcept, flag)
+        assert c is not None
+        assert a.kb.text(c.title, lang) in text, f"{flag} missing from the summary"
+    # the summary opens the text answer
+    assert render_why(a.kb, a.why(), lang).split("\n")[3:3 + len(summary)] == summary
+
+
+def test_acme_why_shows_every_flag_and_both_failed_attempts() -> None:
+    a = assessed("acme-late-payer.yaml")
+    assert _flags_behind(a) >= {"late_payment", "boundary_violation"}
+    text = render_why(a.kb, a.why())
+    head = text.split("\n\n")[1]
+    for word in ("2026-04-06", "2026-07-01", "Pays late", "Crosses personal boundaries",
+                 "Tried without success"):
+        assert word in head
+    # every binding of the rule, grouped by red flag: both attempts under each flag
+    assert text.count("active red flag:") == 2
+    for date in ("2026-04-06", "2026-07-01"):
+        assert text.count(f"({date}): failed") >= 2
+    # a negation names what it looked for and what it found instead
+    assert "Looked for a fitting repair not yet tried or still under way" in text
+    assert "applies only when the contract comes up for renewal soon" in text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
+def test_why_not_default_is_short_and_says_nothing_twice(case: Any, lang: str) -> None:
+    a = assessed(case.name)
+    for target in DECISIONS:
+        if target == a.decision:
+            continue
+        wn = a.why_not(target)
+        text = render_why_not(a.kb, wn, lang)
+        lines = text.rstrip("\n").split("\n")
+        assert len(lines) < 30, f"why-not {target}: {len(lines)} lines"
+        body = [x.strip() for x in lines[3:] if x.strip()]
+        assert len(body) == len(set(body)), f"why-not {target} repeats a line"
+        full = render_why_not(a.kb, wn, lang, full=True)
+        assert len(full.split("\n")) > len(lines)
+        data = why_not_dict(a.kb, wn, lang)
+        assert data["answer"] and data["goals"]  # the JSON keeps the whole tree too
