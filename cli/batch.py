@@ -13,6 +13,7 @@ from typing import IO, Any
 
 import click
 
+from partways import KnowledgeBase
 from partways.batch import Summary, jsonl_row, run_batch
 
 from .common import kb_option, lang_option, load_kb, user_errors
@@ -66,11 +67,11 @@ def batch(paths: tuple[Path, ...], workers: int, fmt: str, output: Path | None,
             for row in rows:
                 writer.writerow(_csv_row(row))
         else:
-            for line in _table(rows):
+            for line in _table(rows, kb, lang):
                 out.write(line + "\n")
-            out.write("\n" + render_summary(summary))
+            out.write("\n" + render_summary(summary, kb, lang))
     if fmt != "table" or output is not None:
-        click.echo(render_summary(summary), err=True, nl=False)
+        click.echo(render_summary(summary, kb, lang), err=True, nl=False)
     if summary_file is not None:
         summary_file.write_text(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2,
                                            sort_keys=True) + "\n", encoding="utf-8")
@@ -136,13 +137,15 @@ def _csv_row(row: dict[str, Any]) -> list[Any]:
             p.get("rate_rank", ""), ";".join(s["id"] for s in p.get("signals", ())), ""]
 
 
-def _table(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
-    yield f"{'#':>5}  {'client':<28} {'decision':<14} red flags / error"
+def _table(rows: Iterator[dict[str, Any]], kb: KnowledgeBase, lang: str) -> Iterator[str]:
+    ui = kb.ui_text
+    yield (f"{'#':>5}  {ui('batch_col_client', lang):<28} {ui('batch_col_decision', lang):<14} "
+           f"{ui('batch_col_flags', lang)}")
     for row in rows:
         n = row["index"] + 1
         if row.get("errors"):
             yield f"{n:>5}  {_cut(row.get('client') or row['source'], 28):<28} " \
-                  f"{'FAILED':<14} {_error_text(row)}"
+                  f"{ui('batch_failed', lang):<14} {_error_text(row)}"
             continue
         flags = ", ".join(row["red_flags"])
         sig = [s["id"] for s in (row.get("portfolio") or {}).get("signals", ())]
@@ -155,32 +158,40 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def render_summary(s: Summary) -> str:
-    """The summary in plain text."""
-    lines = [f"{s.total} case(s), {s.total - s.failed} assessed, {s.failed} failed",
-             "Decisions: " + (", ".join(f"{k} {v}" for k, v in sorted(
-                 s.decisions.items(), key=lambda kv: (-kv[1], kv[0]))) or "none")]
+def render_summary(s: Summary, kb: KnowledgeBase, lang: str = "en") -> str:
+    """The summary in plain text, in ``lang``."""
+    ui = kb.ui_text
+
+    def decision(d: str) -> str:
+        c = kb.concept(kb.outputs["decision"]["concept"], d)
+        return kb.text(c.title, lang) if c else d
+
+    lines = [ui("batch_counts", lang).format(total=s.total, assessed=s.total - s.failed,
+                                             failed=s.failed),
+             f"{ui('batch_decisions', lang)}: " + (", ".join(
+                 f"{decision(k)} ({k}) {v}" for k, v in sorted(
+                     s.decisions.items(), key=lambda kv: (-kv[1], kv[0])))
+                 or ui("batch_none", lang))]
     flags = s.to_dict()["red_flags"]
     if flags:
-        lines.append("Most frequent red flags: " + ", ".join(
+        lines.append(f"{ui('batch_red_flags', lang)}: " + ", ".join(
             f"{f['id']} ({f['clients']})" for f in flags[:5]))
     if s.act_first:
-        lines.append("Act first:")
+        lines.append(ui("batch_act_first", lang))
         for e in s.act_first:
-            lines.append(f"  {e['client']}: {e['decision']} — {e['reason'] or '-'}")
-    for rule_id, r in sorted(s.portfolio.get("rules", {}).items()):
+            lines.append(f"  {e['client']}: {decision(e['decision'])} — {e['reason'] or '-'}")
+    for _rule_id, r in sorted(s.portfolio.get("rules", {}).items()):
         if "set_size" in r:
-            verdict = "holds" if r["holds"] else "does not hold"
-            lines.append(f"{r['title']} ({', '.join(r['guidance'])}): {r['set_size']} of "
-                         f"{r['with_measure']} client(s) take {r['set_share_of_total']:.0%} "
-                         f"of the {r['measure']}; the 80/20 check {verdict}"
-                         + (f": {', '.join(r['members'][:10])}" if r["holds"] else ""))
+            key = "batch_pareto_holds" if r["holds"] else "batch_pareto_not"
+            lines.append(ui(key, lang).format(
+                title=r["title"], guidance=", ".join(r["guidance"]), size=r["set_size"],
+                clients=r["with_measure"], share=f"{r['set_share_of_total']:.0%}",
+                members=", ".join(r["members"][:10])))
         elif r.get("lowest"):
             low = ", ".join(f"{x['client']} {x.get('effective_rate')}"
                             + (f" ({x['rate_ratio']:.0%})" if x.get("rate_ratio") is not None
                                else "") for x in r["lowest"][:5])
-            lines.append(f"{r['title']}, lowest first: {low}")
-        del rule_id
+            lines.append(ui("batch_rate", lang).format(title=r["title"], list=low))
     return "\n".join(lines) + "\n"
 
 

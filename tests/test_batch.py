@@ -46,7 +46,7 @@ def test_batch_folder_matches_assess_and_reports_bad_case(tmp_path: Path) -> Non
     assert lines[4]["error"] == {"kind": "case", "file": str(folder / "zz-bad.yaml"), "line": 2,
                                  "field": "wellbeing", "suggestion": "high",
                                  "message": "'hihg' is not one of low, medium, high"}
-    assert "1 failed" in result.stderr
+    assert "1 could not be read" in result.stderr
 
 
 def test_batch_jsonl_locates_bad_lines(tmp_path: Path) -> None:
@@ -66,8 +66,8 @@ def test_csv_sample_set_batch_and_import_round_trip(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["batch", str(CSV_SET)])
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "6 case(s), 6 assessed, 0 failed" in out and "Act first:" in out
-    assert "Kian Construction: terminate_now" in out
+    assert "6 case(s): 6 assessed, 0 could not be read" in out and "Act first on:" in out
+    assert "Kian Construction: End the relationship now — Verbal abuse" in out
     imported = CliRunner().invoke(main, ["import", str(CSV_SET), "-o", str(tmp_path / "cases")])
     assert imported.exit_code == 0, imported.output
     files = sorted((tmp_path / "cases").glob("*.yaml"))
@@ -195,3 +195,9 @@ def test_sig25_is_a_portfolio_rule_not_an_excuse(kb: partways.KnowledgeBase) -> 
     assert spec is not None and "SIG-25" in spec.guidance
     report = partways.lint_kb()
     assert not [p for p in report.problems if "SIG-25" in p.message]
+
+
+def test_summary_in_every_language() -> None:
+    for lang, word in [("ar", "ابدأ بهؤلاء"), ("fa", "اول به این‌ها بپردازید")]:
+        result = CliRunner().invoke(main, ["batch", str(CSV_SET), "--lang", lang])
+        assert result.exit_code == 0 and word in result.stdout
