@@ -25,6 +25,7 @@ from .journal import _coerce, _declared, _types_of
 from .knowledge import KnowledgeBase
 
 FILES = ("clients", "events", "remediation")
+DISCRIMINATORS = ("type", "step")  # the fields the case schema's if/then branches test
 Origin = dict[tuple[Any, ...], tuple[str, int, str]]  # case path -> (file, row, column)
 MAX_FIELD = 100_000
 
@@ -263,6 +264,7 @@ def _list_rows(mapping: CsvMapping, kb: KnowledgeBase, fname: str, path: Path,
                                    list[CaseError]]]:
     section = str(mapping.files[fname][0])
     item_schema = kb.case_schema["properties"][section].get("items", {})
+    types_cache: dict[tuple[Any, ...], set[str]] = {}
     cols: dict[int, Column] = {}
     first = True
     for row, values in _rows(path):
@@ -284,7 +286,11 @@ def _list_rows(mapping: CsvMapping, kb: KnowledgeBase, fname: str, path: Path,
             col = by_name[name]
             key = col.path[-1]
             where = Source(str(path), row, name)
-            value, err = _typed(text, _declared(item_schema, raw, key), where)
+            # the schema's conditional branches test the discriminating fields only
+            ckey = (tuple(raw.get(k) for k in DISCRIMINATORS), key)
+            if ckey not in types_cache:
+                types_cache[ckey] = _declared(item_schema, raw, key)
+            value, err = _typed(text, types_cache[ckey], where)
             if err:
                 errors.append(err)
                 continue
