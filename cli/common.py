@@ -135,5 +135,24 @@ def emit(text: str, output: Path | None = None) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
+        write_output(output, text.encode("utf-8"))
+
+
+def write_output(output: Path, data: bytes) -> None:
+    """Write ``data`` to the file ``output``; a missing or read-only folder or file is a
+    one-line error (exit 1), never a traceback. Write permissions are honoured even
+    for root: a file or folder without any write bit is not written."""
+    def fail(reason: str) -> UserError:
+        return UserError(PartwaysError(f"cannot write the output file: {reason}",
+                                       partways.Source(str(output))))
+
+    folder = output.parent
+    if output.exists() and not output.stat().st_mode & 0o222:
+        raise fail("the file is read-only")
+    if folder.is_dir() and not output.exists() and not folder.stat().st_mode & 0o222:
+        raise fail("the folder is read-only")
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        raise fail(str(exc.strerror)) from None
+    click.echo(f"wrote {output}", err=True)

@@ -22,7 +22,16 @@ from partways import (
 )
 from partways.plan_render import FORMATS
 
-from .common import assess_cli, case_argument, emit, kb_option, lang_option, load_kb, user_errors
+from .common import (
+    assess_cli,
+    case_argument,
+    emit,
+    kb_option,
+    lang_option,
+    load_kb,
+    user_errors,
+    write_output,
+)
 
 _output_option = click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
@@ -50,8 +59,7 @@ def plan(case: Path, fmt: str, lang: str, output: Path | None,
     with user_errors():
         text = render_plan(a, fmt, lang)
     if fmt == "ics" and output is not None:
-        output.write_bytes(text.encode("utf-8"))  # keep the CRLF line ends iCalendar needs
-        click.echo(f"wrote {output}", err=True)
+        write_output(output, text.encode("utf-8"))  # keep the CRLF line ends iCalendar needs
         return
     emit(text, output)
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 import partways
+from partways.limits import SEARCH_SECONDS
 from partways.render_explain import (
     flip_dict,
     render_flip,
@@ -130,15 +131,18 @@ def what_if(case: Path, add_events: tuple[str, ...], remove_events: tuple[str, .
               show_default=True, help="Most changes combined in one alternative.")
 @click.option("-k", "k", type=click.IntRange(1, 20), default=partways.whatif.DEFAULT_K,
               show_default=True, help="How many alternatives to show.")
+@click.option("--budget", "seconds", type=click.FloatRange(0.01, 3600),
+              default=SEARCH_SECONDS, show_default=True, metavar="SECONDS",
+              help="Stop searching after this many seconds (the answer says so).")
 @_format_option
 @lang_option
 @_output_option
 @kb_option
-def flip(case: Path, target: str | None, max_size: int, k: int, fmt: str, lang: str,
-         output: Path | None, overlays: tuple[Path, ...]) -> None:
+def flip(case: Path, target: str | None, max_size: int, k: int, seconds: float, fmt: str,
+         lang: str, output: Path | None, overlays: tuple[Path, ...]) -> None:
     """The smallest changes to CASE that would change its decision."""
     a = assess_cli(case, overlays)
     with user_errors():
-        result = partways.flip(a, to=target, max_size=max_size, k=k)
+        result = partways.flip(a, to=target, max_size=max_size, k=k, seconds=seconds)
         emit(to_json(flip_dict(a.kb, result, lang)) if fmt == "json"
              else render_flip(a.kb, result, lang), output)

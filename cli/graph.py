@@ -10,7 +10,16 @@ from partways.diagram import FORMATS, case_view, render
 from partways.errors import did_you_mean
 from partways.rulegraph import rule_graph
 
-from .common import F, assess_cli, case_argument, kb_option, lang_option, load_kb, user_errors
+from .common import (
+    F,
+    assess_cli,
+    case_argument,
+    kb_option,
+    lang_option,
+    load_kb,
+    user_errors,
+    write_output,
+)
 
 _SUFFIXES = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".mermaid": "mermaid",
              ".json": "json", ".graphml": "graphml", ".svg": "svg", ".png": "png"}
@@ -30,8 +39,7 @@ def _write(data: bytes, output: Path | None) -> None:
     if output is None:
         click.echo(data, nl=False)  # bytes go to the binary stream
         return
-    output.write_bytes(data)
-    click.echo(f"wrote {output}", err=True)
+    write_output(output, data)
 
 
 def _options(f: F) -> F:

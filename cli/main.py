@@ -22,9 +22,18 @@ from .common import (
 
 @click.group(cls=JsonErrorsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="partways")
-def main() -> None:
+@click.option("--engine", type=click.Choice(["durable", "python"]), default=None,
+              help="Inference backend: durable_rules, or the compiled pure-Python one (same "
+                   "results). Default: $PARTWAYS_ENGINE, else durable where it imports.")
+@click.pass_context
+def main(ctx: click.Context, engine: str | None) -> None:
     """Decide whether, when and how to end a relationship with a bad client,
     with every step of the reasoning explained."""
+    if engine is not None:
+        from partways.inference import set_engine
+
+        previous = set_engine(engine)
+        ctx.call_on_close(lambda: set_engine(previous))
 
 
 @main.command()

@@ -50,18 +50,23 @@ def resolve_kb(kb: KBLike = None, overlays: Sequence[PathLike] = ()) -> Knowledg
 
 
 def assess_case(case: Case, kb: KBLike = None, *,
-                overlays: Sequence[PathLike] = ()) -> Assessment:
-    """Assess an already-loaded :class:`Case`."""
+                overlays: Sequence[PathLike] = (), engine: str | None = None) -> Assessment:
+    """Assess an already-loaded :class:`Case`.
+
+    ``engine`` picks the inference backend: ``"durable"`` (durable_rules) or ``"python"``
+    (the compiled pure-Python backend); by default ``PARTWAYS_ENGINE``, else durable_rules
+    where it imports, else the Python backend. Both give the same result.
+    """
     kbase = resolve_kb(kb, overlays)
     program = program_for(kbase)
     facts = build_facts(kbase, case)
-    trace = run(program, facts)
+    trace = run(program, facts, engine)
     return build(program, case, trace)
 
 
 def assess(source: PathLike | Case, kb: KBLike = None, *,
            overlays: Sequence[PathLike] = (),
-           today: dt.date | None = None) -> Assessment:
+           today: dt.date | None = None, engine: str | None = None) -> Assessment:
     """Assess a case file (YAML or JSON path) or a :class:`Case`.
 
     >>> from partways import assess
@@ -70,22 +75,24 @@ def assess(source: PathLike | Case, kb: KBLike = None, *,
     """
     kbase = resolve_kb(kb, overlays)
     case = source if isinstance(source, Case) else load_case(source, kbase, today=today)
-    return assess_case(case, kbase)
+    return assess_case(case, kbase, engine=engine)
 
 
 def assess_text(text: str, kb: KBLike = None, *, overlays: Sequence[PathLike] = (),
-                name: str = "<stdin>", today: dt.date | None = None) -> Assessment:
+                name: str = "<stdin>", today: dt.date | None = None,
+                engine: str | None = None) -> Assessment:
     """Assess case text (YAML or JSON)."""
     kbase = resolve_kb(kb, overlays)
-    return assess_case(parse_case(text, kbase, name=name, today=today), kbase)
+    return assess_case(parse_case(text, kbase, name=name, today=today), kbase, engine=engine)
 
 
 def assess_data(data: Mapping[str, Any], kb: KBLike = None, *,
                 overlays: Sequence[PathLike] = (), name: str = "<data>",
-                today: dt.date | None = None) -> Assessment:
+                today: dt.date | None = None, engine: str | None = None) -> Assessment:
     """Assess a case given as a mapping (as a CRM would build it)."""
     kbase = resolve_kb(kb, overlays)
-    return assess_case(case_from_data(data, kbase, name=name, today=today), kbase)
+    return assess_case(case_from_data(data, kbase, name=name, today=today), kbase,
+                       engine=engine)
 
 
 def validate_case(source: PathLike | Mapping[str, Any], kb: KBLike = None, *,

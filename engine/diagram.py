@@ -30,6 +30,7 @@ from typing import Any
 
 import networkx as nx
 
+from . import limits
 from .assessment import Assessment
 from .errors import PartwaysError
 from .explain import Check, FactRef, Goal, Premise
@@ -473,11 +474,31 @@ def _scalar(value: Any) -> Any:
         value, ensure_ascii=False, sort_keys=True, default=str))
 
 
+class GraphvizMissing(PartwaysError):
+    """Graphviz ``dot`` is not installed."""
+
+
+class GraphvizFailed(PartwaysError):
+    """Graphviz ``dot`` is installed but failed or ran out of time."""
+
+
+class GraphTooLarge(PartwaysError):
+    """A graph has more nodes than :data:`partways.limits.MAX_LAYOUT_NODES`."""
+
+
+def check_layout_size(g: nx.DiGraph) -> None:
+    """Refuse to lay out a graph above the node cap (layout time grows steeply)."""
+    if g.number_of_nodes() > limits.MAX_LAYOUT_NODES:
+        raise GraphTooLarge(f"the graph has {g.number_of_nodes()} nodes, more than the "
+                            f"{limits.MAX_LAYOUT_NODES} Graphviz lays out; the dot, mermaid, "
+                            f"json and graphml formats have no such limit")
+
+
 def dot_command() -> str:
     """The path of Graphviz ``dot``; a :class:`PartwaysError` naming the package if absent."""
     path = shutil.which("dot")
     if path is None:
-        raise PartwaysError("Graphviz 'dot' not found: install the Debian/Ubuntu package "
+        raise GraphvizMissing("Graphviz 'dot' not found: install the Debian/Ubuntu package "
                             "'graphviz' (or your OS's equivalent); the dot, mermaid, json "
                             "and graphml formats work without it")
     return path
@@ -487,11 +508,17 @@ def run_dot(source: str, fmt: str) -> bytes:
     """Lay out DOT ``source`` with Graphviz into ``fmt`` (``svg`` or ``png``)."""
     if fmt not in IMAGE_FORMATS:
         raise PartwaysError(f"unknown image format '{fmt}' (one of {', '.join(IMAGE_FORMATS)})")
-    proc = subprocess.run([dot_command(), f"-T{fmt}"], input=source.encode("utf-8"),
-                          capture_output=True, check=False)
+    try:
+        proc = subprocess.run([dot_command(), f"-T{fmt}"], input=source.encode("utf-8"),
+                              capture_output=True, check=False, timeout=limits.DOT_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise GraphvizFailed(f"Graphviz 'dot' failed: stopped after "
+                             f"{limits.DOT_SECONDS:g} s") from None
+    except OSError as exc:
+        raise GraphvizFailed(f"Graphviz 'dot' failed: {exc.strerror}") from None
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise PartwaysError(f"Graphviz 'dot' failed: {err[0] if err else proc.returncode}")
+        raise GraphvizFailed(f"Graphviz 'dot' failed: {err[0] if err else proc.returncode}")
     out = proc.stdout
     if fmt == "svg":
         out = stamp_svg(out.decode("utf-8"), source).encode("utf-8")
@@ -526,12 +553,14 @@ def render(g: nx.DiGraph, fmt: str) -> bytes:
     if fmt == "graphml":
         return to_graphml(g).encode("utf-8")
     if fmt in IMAGE_FORMATS:
+        check_layout_size(g)
         return run_dot(to_dot(g), fmt)
     raise PartwaysError(f"unknown format '{fmt}' (one of {', '.join(FORMATS)})")
 
 
 def inline_svg(g: nx.DiGraph) -> str:
     """``g`` as an SVG element for embedding in HTML (no XML prolog or doctype)."""
+    check_layout_size(g)
     svg = run_dot(to_dot(g), "svg").decode("utf-8")
     start = svg.find("<svg")
     return svg[start:].strip() + "\n"

@@ -48,7 +48,7 @@ def decision_graph(kb: KnowledgeBase, trace: Trace) -> nx.DiGraph:
         node = g.nodes[firing.conclusion]
         # a keyed conclusion may be supported by several rules: keep them all, and name
         # the first by id so the result does not depend on the order rules fired in
-        rules = sorted({*node.get("rules", ()), firing.rule})
+        rules = sorted({*node.get("rules", ()), *filter(None, [node.get("rule")]), firing.rule})
         node["rule"] = rules[0]
         if len(rules) > 1:
             node["rules"] = rules

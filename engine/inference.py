@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._durable import DurableProgram
-from .errors import InferenceError, KBError
+from .errors import InferenceError, KBError, PartwaysError
 from .expr import (
     MISSING,
     AnyOf,
@@ -26,6 +27,10 @@ from .expr import (
 )
 from .facts import PARAMS_ID, Fact, FactBase, params_fact
 from .knowledge import KnowledgeBase, Pattern, Rule
+
+if TYPE_CHECKING:
+    from ._durable import DurableProgram
+    from .compiled import CompiledRules
 
 STRATUM = "$stratum"
 _PARAMS_ALIAS = "params__"
@@ -70,14 +75,38 @@ class Program:
     kb: KnowledgeBase
     strata: Mapping[str, int]
     max_stratum: int
-    durable: DurableProgram
+    durable_rules: Mapping[str, list[Any]]  # durable_rules' condition lists, by rule id
     consumed: frozenset[str]
     alpha: Mapping[str, tuple[tuple[Cond, ...], ...]] = field(default_factory=dict)
     static_admitted: dict[str, bool] = field(default_factory=dict)
     alpha_index: Mapping[str, _AlphaIndex] = field(default_factory=dict)
+    backends: dict[Any, Any] = field(default_factory=dict, compare=False)
 
     def rule(self, rule_id: str) -> Rule:
         return self.kb.rule(rule_id)
+
+    @property
+    def durable(self) -> DurableProgram:
+        """The rules registered with durable_rules (on first use: only that backend needs it)."""
+        hit = self.backends.get("durable")
+        if hit is None:
+            from ._durable import DurableProgram
+
+            hit = self.backends["durable"] = DurableProgram(self.durable_rules)
+        return hit
+
+    def python_rules(self, params: Mapping[str, Any]) -> CompiledRules:
+        """The rules compiled into Python for ``params`` (cached: most cases share them)."""
+        key = ("python", tuple(sorted(params.items())))
+        hit = self.backends.get(key)
+        if hit is None:
+            from .compiled import CompiledRules
+
+            if sum(1 for k in self.backends if k != "durable") >= 32:  # many policies: bound it
+                for k in [k for k in self.backends if k != "durable"]:
+                    del self.backends[k]
+            hit = self.backends[key] = CompiledRules(self.kb, self.strata, params)
+        return hit
 
 
 def stratify(rules: Sequence[Rule]) -> dict[str, int]:
@@ -134,7 +163,7 @@ def compile_kb(kb: KnowledgeBase) -> Program:
     for r in kb.rules:
         for p in r.when:
             alpha.setdefault(p.fact, []).append(tuple(c for c in p.where if _constant(c)))
-    return Program(kb, strata, max(strata.values(), default=0), DurableProgram(compiled),
+    return Program(kb, strata, max(strata.values(), default=0), compiled,
                    frozenset(consumed), {k: tuple(v) for k, v in alpha.items()},
                    alpha_index={k: _AlphaIndex.build(v) for k, v in alpha.items()})
 
@@ -380,7 +409,74 @@ def record(trace: Trace, rule: Rule, matched: Mapping[str, Fact], fact: Fact,
     return True
 
 
-def run(program: Program, fb: FactBase) -> Trace:
+ENGINES = ("durable", "python")
+_chosen: list[str | None] = [None]  # set by the CLI's --engine for one command
+_durable_state: list[str | None] = []  # [None] when durable imports, [reason] when not
+_noticed: list[bool] = [False]
+
+
+def set_engine(name: str | None) -> str | None:
+    """Choose the backend for this process (``None``: the default); returns the previous."""
+    if name is not None and name not in ENGINES:
+        raise PartwaysError(f"unknown engine '{name}' (one of {', '.join(ENGINES)})")
+    previous, _chosen[0] = _chosen[0], name
+    return previous
+
+
+def durable_problem() -> str | None:
+    """Why durable_rules cannot be used here, or ``None`` when it imports."""
+    if not _durable_state:
+        try:
+            from . import _durable  # noqa: F401
+        except Exception as exc:  # ImportError, or an undefined symbol in its C extension
+            _durable_state.append(f"{type(exc).__name__}: {exc}".splitlines()[0])
+        else:
+            _durable_state.append(None)
+    return _durable_state[0]
+
+
+def engine_name(requested: str | None = None) -> str:
+    """The backend to run: ``requested``, else ``set_engine``'s, else ``PARTWAYS_ENGINE``,
+    else durable_rules when it imports, else the compiled Python backend (with a one-line
+    notice on standard error, once per process)."""
+    name = requested or _chosen[0] or os.environ.get("PARTWAYS_ENGINE") or None
+    if name is not None and name not in ENGINES:
+        raise PartwaysError(f"unknown engine '{name}' (PARTWAYS_ENGINE or --engine: one of "
+                            f"{', '.join(ENGINES)})")
+    if name == "python":
+        return name
+    problem = durable_problem()
+    if problem is None:
+        return "durable"
+    if name == "durable":
+        raise InferenceError(f"the durable engine is not available here ({problem}); "
+                             "use --engine python")
+    if not _noticed[0]:
+        _noticed[0] = True
+        print(f"partways: durable_rules is not available ({problem}); using the compiled "
+              "Python engine (same rules and results)", file=sys.stderr)
+    return "python"
+
+
+def run(program: Program, fb: FactBase, engine: str | None = None) -> Trace:
+    """Evaluate one case's facts and return the trace of every firing.
+
+    ``engine`` is ``"durable"`` or ``"python"``; by default see :func:`engine_name`.
+    """
+    if engine_name(engine) == "python":
+        return run_python(program, fb)
+    return run_durable(program, fb)
+
+
+def run_python(program: Program, fb: FactBase) -> Trace:
+    """Evaluate with the compiled pure-Python backend (partways.compiled)."""
+    trace = Trace(facts=dict(fb.facts), firings=[], params=dict(fb.params),
+                  support=dict(fb.support))
+    program.python_rules(fb.params).run(fb, trace)
+    return trace
+
+
+def run_durable(program: Program, fb: FactBase) -> Trace:
     """Evaluate one case's facts with durable_rules and return the trace of every firing."""
     kb = program.kb
     rules = {r.id: r for r in kb.rules}

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from . import _yaml
+from . import _yaml, limits
 from ._validate import validate_kb_file, validator_for
 from .errors import KBError, Source, did_you_mean
 from .expr import Cond, Const, Expr, Test, parse_expr, parse_where, refs_of
@@ -232,7 +232,8 @@ class _Loader:
                 if d:
                     manifest.update(d.data)
                     if "case_schema" in d.data:
-                        case_schema = self._case_schema(root / d.data["case_schema"])
+                        case_schema = self._case_schema(root, d.data["case_schema"],
+                                                        d.source(("case_schema",)))
             elif i == 0:
                 raise KBError("a knowledge base needs a kb.yaml manifest", Source(str(mf)))
             for f in _files(root, "sources.yaml"):
@@ -308,10 +309,23 @@ class _Loader:
             problems=tuple(self.problems),
         )
 
-    def _case_schema(self, path: Path) -> dict[str, Any]:
+    def _case_schema(self, root: Path, name: str, where: Source) -> dict[str, Any]:
+        path = root / name
+        if not path.resolve().is_relative_to(root.resolve()):
+            self.fail(KBError(f"case_schema '{name}' lies outside the knowledge base's folder",
+                              where))
+            return {}
         try:
+            if path.stat().st_size > limits.MAX_BYTES:
+                raise ValueError(f"larger than the {limits.MAX_BYTES // 1_000_000} MB limit")
             schema: dict[str, Any] = json.loads(path.read_text("utf-8"))
             validator_for(schema)
+            for at, pattern in _patterns(schema, ()):
+                problem = limits.pattern_problem(pattern)
+                if problem:
+                    self.fail(KBError(f"pattern {pattern!r} refused: {problem}",
+                                      Source(str(path), None, _yaml.format_path(at))))
+                    return {}
             return schema
         except (OSError, ValueError) as exc:
             self.fail(KBError(f"case schema unreadable: {exc}", Source(str(path))))
@@ -412,6 +426,22 @@ def _guard_references(patterns: list[Pattern]) -> list[Pattern]:
             p = Pattern(p.fact, p.alias, (*p.where, *(Test(f, "ex", Const(True)) for f in extra)))
         out.append(p)
     return out
+
+
+def _patterns(schema: Any, at: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Every regular expression in a JSON Schema (``pattern``, ``patternProperties``)."""
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "pattern" and isinstance(value, str):
+                yield (*at, key), value
+            elif key == "patternProperties" and isinstance(value, dict):
+                for regex in value:
+                    yield (*at, key), str(regex)
+            if isinstance(value, (dict, list)):
+                yield from _patterns(value, (*at, key))
+    elif isinstance(schema, list):
+        for i, item in enumerate(schema):
+            yield from _patterns(item, (*at, i))
 
 
 def _files(root: Path, single: str | None, folder: str | None = None) -> Iterable[Path]:

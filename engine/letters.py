@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from . import _yaml
+from . import _yaml, limits
 from ._validate import validate, validator_for
 from .assessment import Assessment
 from .errors import KBError, QueryError, Source, did_you_mean
@@ -127,7 +127,30 @@ def letter_channels(kb: KnowledgeBase) -> tuple[str, ...]:
 @cache
 def _environment(lx: Lang) -> Any:
     from jinja2 import StrictUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+    class _Bounded(ImmutableSandboxedEnvironment):
+        """No template may build a huge range, string or list (``'x' * 10**9``)."""
+
+        intercepted_binops = frozenset({"*", "**"})
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            if operator == "**" and isinstance(right, int) and abs(right) > 64:
+                raise SecurityError("exponent too large in a letter template")
+            if operator == "*":
+                size = next((abs(n) for n in (left, right)
+                             if isinstance(n, int) and not isinstance(n, bool)), 1)
+                seq = next((len(x) for x in (left, right) if hasattr(x, "__len__")), None)
+                if seq is not None and seq * size > limits.MAX_TEMPLATE_OUTPUT:
+                    raise SecurityError("repetition too large in a letter template")
+            return super().call_binop(context, operator, left, right)
+
+    def bounded_range(*args: int) -> range:
+        r = range(*args)
+        if len(r) > limits.MAX_TEMPLATE_RANGE:
+            raise SecurityError(f"range() longer than {limits.MAX_TEMPLATE_RANGE} in a "
+                                f"letter template")
+        return r
 
     def finalize(value: Any) -> Any:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -136,9 +159,41 @@ def _environment(lx: Lang) -> Any:
 
     # Sandboxed and immutable: templates are data and may come from a user's overlay.
     # StrictUndefined: a misspelt name is an error, never a silently empty sentence.
-    return ImmutableSandboxedEnvironment(
+    env = _Bounded(
         undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
         trim_blocks=True, lstrip_blocks=True, finalize=finalize)
+    env.globals["range"] = bounded_range
+    return env
+
+
+# Template statements that would reach outside the template (there is no loader).
+_FORBIDDEN_NODES = ("Include", "Import", "FromImport", "Extends")
+#: Loops (and macros) nested deeper than this are refused: with ranges and lists
+#: bounded, the work a template can do stays bounded too.
+MAX_LOOP_NESTING = 2
+
+
+def check_template(source: str) -> str | None:
+    """Why a letter template is refused (it is data: no include/import/extends, loops
+    nested at most :data:`MAX_LOOP_NESTING` deep), or ``None``. Raises jinja2's
+    ``TemplateSyntaxError`` for a template that does not parse."""
+    from jinja2 import Environment, nodes
+
+    tree = Environment().parse(source)
+    for name in _FORBIDDEN_NODES:
+        found = next(iter(tree.find_all(getattr(nodes, name))), None)
+        if found is not None:
+            return (f"'{name.lower()}' is not allowed in a letter template (line "
+                    f"{found.lineno}): a template is self-contained data")
+
+    def depth(node: Any) -> int:
+        inner = max((depth(child) for child in node.iter_child_nodes()), default=0)
+        return inner + (1 if isinstance(node, (nodes.For, nodes.Macro)) else 0)
+
+    if depth(tree) > MAX_LOOP_NESTING:
+        return (f"loops nested more than {MAX_LOOP_NESTING} deep are not allowed in a letter "
+                f"template")
+    return None
 
 
 def _isolate(value: Any) -> Any:
@@ -165,6 +220,9 @@ def _compile(kb: KnowledgeBase, letter: LetterTemplate, lang: str) -> Any:
     if key in _COMPILED:
         return _COMPILED[key]
     try:
+        problem = check_template(letter.templates[lang])
+        if problem:
+            raise KBError(f"letter template '{letter.channel}' ({lang}): {problem}", origin)
         _COMPILED[key] = _environment(key[1]).from_string(letter.templates[lang])
         return _COMPILED[key]
     except TemplateSyntaxError as exc:
@@ -235,12 +293,24 @@ def render_letter(a: Assessment, lang: str = "en", channel: str = "email",
                          f"(one of {', '.join(sorted(letter.templates))})")
     template = _compile(a.kb, letter, lang)
     context = letter_context(a, lang, channel, sender)
+    parts: list[str] = []
+    size = 0
     try:
-        text = template.render(context)
-    except TemplateError as exc:
-        raise KBError(f"letter template '{channel}' ({lang}) failed: {exc}",
+        for chunk in template.generate(context):
+            size += len(chunk)
+            if size > limits.MAX_TEMPLATE_OUTPUT:
+                raise KBError(f"letter template '{channel}' ({lang}) failed: the message is "
+                              f"longer than {limits.MAX_TEMPLATE_OUTPUT} characters",
+                              letter.origins[lang])
+            parts.append(chunk)
+    except (TemplateError, RecursionError, ArithmeticError, TypeError, ValueError,
+            LookupError) as exc:
+        if isinstance(exc, KBError):
+            raise
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise KBError(f"letter template '{channel}' ({lang}) failed: {message}",
                       letter.origins[lang]) from None
-    return _tidy(text)
+    return _tidy("".join(parts))
 
 
 def _tidy(text: str) -> str:

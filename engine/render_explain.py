@@ -1014,7 +1014,10 @@ def render_flip(kb: KnowledgeBase, fr: FlipResult, lang: str = "en") -> str:
     if not fr.flips:
         lines.append(w.ui("no_flip_found"))
     lines.append(w.ui("explain_searched", n=fr.evaluated, size=fr.max_size))
-    if not fr.complete:
+    if fr.stopped == "time":
+        lines.append(w.ui("explain_time_spent", n=fr.evaluated,
+                          seconds=f"{fr.seconds:g}" if fr.seconds is not None else "?"))
+    elif not fr.complete:
         lines.append(w.ui("explain_budget_spent", n=fr.evaluated))
     return "\n".join(lines) + "\n"
 
@@ -1158,6 +1161,7 @@ def flip_dict(kb: KnowledgeBase, fr: FlipResult, lang: str = "en") -> dict[str, 
             "as_of": fr.before.case.as_of.isoformat(), "lang": lang,
             "decision": fr.before.decision, "target": fr.target, "max_size": fr.max_size,
             "k": fr.k, "evaluated": fr.evaluated, "complete": fr.complete,
+            "stopped": fr.stopped,
             "flips": [{"size": len(f.edits), "decision": f.after.decision,
                        "edits": [_edit_json(kb, e, lang) for e in f.edits],
                        "diff": _diff_json(f.diff)} for f in fr.flips]}

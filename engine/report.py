@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .assessment import Assessment
-from .diagram import case_view, inline_svg
+from .diagram import GraphTooLarge, GraphvizMissing, case_view, inline_svg
 from .errors import PartwaysError
 from .render import describe_fact, guidance_refs
 from .render_explain import why_outline, why_summary
@@ -43,12 +43,16 @@ def render_html(a: Assessment, lang: str = "en", *, graph: bool = True) -> str:
 
     kb = a.kb
     data = a.to_dict(lang)
-    svg, svg_missing = "", ""
+    svg, svg_missing, svg_why = "", "", "report_graph_missing"
     if graph:
         try:
             svg = inline_svg(case_view(a, lang))
         except PartwaysError as err:
             svg_missing = str(err)
+            # the explanation above says the same in words; say why there is no drawing
+            svg_why = "report_graph_too_large" if isinstance(err, GraphTooLarge) else \
+                "report_graph_missing" if isinstance(err, GraphvizMissing) else \
+                "report_graph_failed"
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     template = env.from_string(_TEMPLATE)
@@ -86,6 +90,7 @@ def render_html(a: Assessment, lang: str = "en", *, graph: bool = True) -> str:
         decision_advice=kb.text(dconcept.advice, lang) if dconcept and dconcept.advice else "",
         reason=data["reason"], signals=signals, steps=steps, plan=data["plan"],
         explanation=explanation, summary=summary, svg=svg, svg_missing=svg_missing,
+        svg_why=svg_why,
         params=sorted(data["parameters"].items()))
     return str(html)
 
@@ -252,7 +257,7 @@ footer { margin-block-start: 2rem; color: var(--muted); font-size: .8rem; }
   {% if svg %}
   {{ svg | safe }}
   {% else %}
-  <p class="note">{{ t('report_graph_missing') }}</p>
+  <p class="note">{{ t(svg_why) }}</p>
   {% if svg_missing %}<p class="note ids">{{ svg_missing }}</p>{% endif %}
   {% endif %}
 </section>

@@ -13,12 +13,13 @@ import datetime as dt
 import itertools
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import _yaml
+from . import _yaml, limits
 from .assessment import Assessment
 from .case import Case, case_from_data, resolve_policy
 from .errors import CaseError, KBError, PartwaysError, QueryError, Source, did_you_mean
@@ -144,6 +145,8 @@ class FlipResult:
     k: int
     evaluated: int
     complete: bool  # False when the evaluation budget ran out before the size bound
+    stopped: str | None = None  # "time" or "evaluations" when a budget ended the search
+    seconds: float | None = None  # the time budget it had
 
     def to_dict(self, lang: str = "en") -> dict[str, Any]:
         """The JSON form (docs/EXPLAIN.md), texts in ``lang``."""
@@ -590,7 +593,8 @@ def _rests_on(kb: KnowledgeBase, trace: Any) -> frozenset[Any]:
 
 def flip(a: Assessment, *, to: str | None = None, max_size: int = DEFAULT_MAX_SIZE,
          k: int = DEFAULT_K, max_evals: int = DEFAULT_MAX_EVALS,
-         domain: Sequence[Editable] | None = None) -> FlipResult:
+         domain: Sequence[Editable] | None = None,
+         seconds: float | None = limits.SEARCH_SECONDS) -> FlipResult:
     """The smallest sets of edits (at most ``max_size``) that change the decision.
 
     Searches breadth-first by size over the KB's ``editable.yaml`` domain, skipping
@@ -599,7 +603,9 @@ def flip(a: Assessment, *, to: str | None = None, max_size: int = DEFAULT_MAX_SI
     ``to``, only changes leading to that decision count. Variants are screened with the
     decision's rules only (:func:`decision_program`); combinations of edits that alone
     change some conclusion come first; the search stops after ``max_evals`` variants
-    (``complete`` is then False).
+    (at most :data:`~partways.limits.SEARCH_WORK` divided by the case's items) or
+    ``seconds`` of wall-clock time (``complete`` is then False and ``stopped`` says
+    which budget ended it). The changes found are then verified in full.
     """
     from .api import assess_case
 
@@ -617,10 +623,17 @@ def flip(a: Assessment, *, to: str | None = None, max_size: int = DEFAULT_MAX_SI
         raise QueryError("the size bound and k must be at least 1")
     program = decision_program(kb)
     singles = candidate_edits(a, load_editable(kb) if domain is None else domain)
+    items = 1 + sum(len(v) for v in a.case.data.values() if isinstance(v, list))
+    max_evals = min(max_evals, max(10, limits.SEARCH_WORK // items))
     found: list[tuple[int, ...]] = []  # indexes into singles
     seen: set[str] = set()
     evaluated = 0
     complete = True
+    stopped: str | None = None
+    deadline = None if seconds is None else time.monotonic() + seconds
+
+    def out_of_time() -> bool:
+        return deadline is not None and time.monotonic() > deadline
 
     def decided(edits: tuple[Edit, ...]) -> tuple[str | None, frozenset[Any] | None]:
         """The decision on the edited case (inference only) and what it rests on: every
@@ -646,12 +659,9 @@ def flip(a: Assessment, *, to: str | None = None, max_size: int = DEFAULT_MAX_SI
     baseline = _rests_on(kb, run(program, build_facts(kb, a.case)))
     live: set[int] = set()  # edits that alone change something the decision rests on
     for size in range(1, max_size + 1):
-        combos: Iterable[tuple[int, ...]] = itertools.combinations(range(len(singles)), size)
-        if size > 1:
-            # combine edits that alone changed something first: they are where joint
-            # changes are most likely; the rest follow while the budget lasts
-            combos = sorted(combos, key=lambda c: (sum(i not in live for i in c), c))
-        for combo in combos:
+        # combine edits that alone changed something first: they are where joint
+        # changes are most likely; the rest follow while the budget lasts
+        for combo in _combinations(len(singles), size, live, out_of_time):
             if len(found) >= k:
                 break
             edits = tuple(singles[i] for i in combo)
@@ -659,8 +669,9 @@ def flip(a: Assessment, *, to: str | None = None, max_size: int = DEFAULT_MAX_SI
                 continue  # two edits to the same thing
             if any(set(f) <= set(combo) for f in found):
                 continue  # contains a smaller change already found
-            if evaluated >= max_evals:
+            if evaluated >= max_evals or out_of_time():
                 complete = False
+                stopped = "evaluations" if evaluated >= max_evals else "time"
                 break
             evaluated += 1
             got, rests = decided(edits)
@@ -668,6 +679,8 @@ def flip(a: Assessment, *, to: str | None = None, max_size: int = DEFAULT_MAX_SI
                 live.add(combo[0])
             if got is not None and got != a.decision and (to is None or got == to):
                 found.append(combo)
+        if out_of_time() and complete:
+            complete, stopped = False, "time"
         if len(found) >= k or not complete:
             break
     flips = []
@@ -679,7 +692,22 @@ def flip(a: Assessment, *, to: str | None = None, max_size: int = DEFAULT_MAX_SI
             continue  # an edit the case contract refuses (e.g. a required field missing)
         if after.decision != a.decision and (to is None or after.decision == to):
             flips.append(Flip(done, after, diff(a, after)))
-    return FlipResult(a, to, tuple(flips), max_size, k, evaluated, complete)
+    return FlipResult(a, to, tuple(flips), max_size, k, evaluated, complete, stopped,
+                      seconds)
+
+
+def _combinations(n: int, size: int, live: set[int],
+                  stop: Callable[[], bool]) -> Iterator[tuple[int, ...]]:
+    """``size``-subsets of ``range(n)``, those with fewer edits outside ``live`` first,
+    each group in lexicographic order; generated lazily (never all held in memory) and
+    ended when ``stop()`` says the time is up."""
+    groups = range(size + 1) if size > 1 else (None,)
+    for outside in groups:
+        for count, combo in enumerate(itertools.combinations(range(n), size)):
+            if count % 4096 == 0 and stop():
+                return
+            if outside is None or sum(i not in live for i in combo) == outside:
+                yield combo
 
 
 def edits_from_options(a: Assessment, *, add: Iterable[tuple[str, str]] = (),

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
 
 import partways
+from partways.inference import durable_problem
+
+# Where durable_rules cannot be imported (e.g. a plain `pip install` on Python 3.13), the
+# suite runs on the compiled Python backend, chosen explicitly so that no fallback notice
+# mixes into the command outputs under test (tests/test_engines.py tests the notice).
+if not os.environ.get("PARTWAYS_ENGINE") and durable_problem() is not None:
+    os.environ["PARTWAYS_ENGINE"] = "python"
 
 
 @pytest.fixture(scope="session")

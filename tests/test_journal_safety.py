@@ -34,7 +34,7 @@ def _log(path: Path, *args: str) -> tuple[int, str]:
 
 def _child(path: str, day: int, barrier: multiprocessing.synchronize.Barrier) -> None:
     barrier.wait()
-    code, out = _log(Path(path), "--event",
+    code, _out = _log(Path(path), "--event",
                      f"type=late_payment,date=2026-10-{day:02d},days_late={day}")
     os._exit(0 if code == 0 else 1)
 

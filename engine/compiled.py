@@ -1,0 +1,442 @@
+"""The compiled pure-Python inference backend: the KB's rules as specialised matching code.
+
+Where durable_rules cannot be imported (no C compiler, a Python it does not build for),
+or when asked for (``--engine python``, ``PARTWAYS_ENGINE=python``), rules run here. The
+rule set is compiled once per parameter set (a case's policy can change parameters; the
+default set is compiled once and reused):
+
+- every test becomes a closure specialised on its operator and operand; a ``$parameter``
+  is resolved at compile time, so a test on constants and parameters is decided on the
+  fact alone;
+- patterns with the same fact type and the same fact-only tests share one *alpha memory*,
+  filled as facts arrive (dispatched on the field most patterns test for equality, so an
+  event reaches only the memories of its own ``type``);
+- a join on ``field = @alias.field`` looks the bound value up in a hash index of the
+  memory instead of scanning it;
+- evaluation is stratified like the durable path (a negated fact type is complete before
+  it is tested) and incremental: each match is found exactly once, when its newest fact
+  arrives (patterns before it may bind facts up to that one, patterns after it only older
+  facts).
+
+Conclusions, ids and the trace come from the same functions as the durable path
+(:func:`~partways.inference.conclude`, :func:`~partways.inference.record`), so the
+decision graph and the JSON are the same; tests/test_reference.py holds both backends to
+the plain reference evaluator on generated cases and the shipped examples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .errors import InferenceError
+from .expr import MISSING, AnyOf, Cond, Const, Op, Param, Ref, Test, compare, evaluate
+from .facts import Fact, FactBase
+from .inference import Trace, _alias, conclude, record
+from .knowledge import KnowledgeBase, Rule
+
+Env = dict[str, Fact]
+Alpha = Callable[[Fact], bool]
+Join = Callable[[Fact, Env], bool]
+
+
+def _always(_: Fact) -> bool:
+    return True
+
+
+def _never(_: Fact) -> bool:
+    return False
+
+
+# ----------------------------------------------------------------------------- tests
+
+
+def _operand(expr: Any, params: Mapping[str, Any]) -> tuple[bool, Any]:
+    """``(True, value)`` when ``expr`` is known at compile time, else ``(False, None)``."""
+    if isinstance(expr, Const):
+        return True, expr.value
+    if isinstance(expr, Param):
+        return True, params.get(expr.name, MISSING)
+    if isinstance(expr, Op) and not _has_ref(expr):
+        return True, evaluate(expr, params, lambda ref: MISSING)
+    return False, None
+
+
+def _has_ref(expr: Any) -> bool:
+    if isinstance(expr, Ref):
+        return True
+    return isinstance(expr, Op) and any(_has_ref(a) for a in expr.args)
+
+
+def _const_test(fld: str, op: str, v: Any) -> Alpha:
+    """``fact[fld] op v`` with :func:`~partways.expr.compare`'s semantics, specialised."""
+    if op == "ex":
+        return lambda f: f.get(fld) is not None
+    if v is MISSING:
+        return _never
+    if op == "eq":
+        if v is None:
+            return _never
+        return lambda f: f.get(fld) == v  # a string never equals a number in Python either
+    if op == "in":
+        values = tuple(v)
+        if all(isinstance(x, str) for x in values):
+            allowed = frozenset(values)
+            return lambda f: isinstance(f.get(fld), str) and f[fld] in allowed
+        return lambda f: compare(f.get(fld, MISSING), "in", values)
+    if op in ("lt", "lte", "gt", "gte") and isinstance(v, (int, float)) \
+            and not isinstance(v, bool):
+        if op == "lt":
+            return lambda f: _num(f.get(fld)) and f[fld] < v
+        if op == "lte":
+            return lambda f: _num(f.get(fld)) and f[fld] <= v
+        if op == "gt":
+            return lambda f: _num(f.get(fld)) and f[fld] > v
+        return lambda f: _num(f.get(fld)) and f[fld] >= v
+    return lambda f: compare(f.get(fld, MISSING), op, v)
+
+
+def _num(value: Any) -> bool:
+    """Orders against a number (compare: not missing, not None, not a string)."""
+    return value is not None and not isinstance(value, str)
+
+
+def _alpha(conds: Sequence[Cond], params: Mapping[str, Any]) -> Alpha:
+    tests = [_alpha_one(c, params) for c in conds]
+    if not tests:
+        return _always
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        a, b = tests
+        return lambda f: a(f) and b(f)
+    seq = tuple(tests)
+    return lambda f: all(t(f) for t in seq)
+
+
+def _alpha_one(c: Cond, params: Mapping[str, Any]) -> Alpha:
+    if isinstance(c, AnyOf):
+        options = tuple(_alpha(o, params) for o in c.options)
+        return lambda f: any(o(f) for o in options)
+    if c.op == "in":
+        assert isinstance(c.operand, Const)
+        return _const_test(c.field, "in", c.operand.value)
+    known, value = _operand(c.operand, params)
+    assert known
+    return _const_test(c.field, c.op, value)
+
+
+def _join_one(c: Cond, params: Mapping[str, Any]) -> Join:
+    if isinstance(c, AnyOf):
+        options = tuple(tuple(_join_one(x, params) for x in o) for o in c.options)
+        return lambda f, env: any(all(t(f, env) for t in o) for o in options)
+    known, _ = _operand(c.operand, params)
+    if known or c.op == "in":
+        alpha = _alpha_one(c, params)
+        return lambda f, env: alpha(f)
+    fld, op, expr = c.field, c.op, c.operand
+    if isinstance(expr, Ref):
+        alias, rfld = expr.alias, expr.field
+        return lambda f, env: compare(f.get(fld, MISSING), op, env[alias].get(rfld, MISSING))
+
+    def check(f: Fact, env: Env) -> bool:
+        def resolve(ref: Ref) -> Any:
+            bound = env.get(ref.alias)
+            return MISSING if bound is None else bound.get(ref.field, MISSING)
+
+        return compare(f.get(fld, MISSING), op, evaluate(expr, params, resolve))
+
+    return check
+
+
+def _fact_only(c: Cond, params: Mapping[str, Any]) -> bool:
+    if isinstance(c, AnyOf):
+        return all(_fact_only(x, params) for o in c.options for x in o)
+    return c.op == "in" or _operand(c.operand, params)[0]
+
+
+# ----------------------------------------------------------------------------- memories
+
+
+class _Memory:
+    """Patterns that share a fact type and fact-only tests: one alpha memory per run,
+    optionally indexed on one field for equality joins (the contents live in a
+    :class:`_Store`, one per run, at ``slot``)."""
+
+    __slots__ = ("alpha", "key", "slot", "users")
+
+    def __init__(self, alpha: Alpha, key: str | None, slot: int) -> None:
+        self.alpha = alpha
+        self.key = key
+        self.slot = slot
+        self.users: list[tuple[_Rule, int]] = []
+
+
+Item = tuple[int, Fact]
+
+
+class _Store:
+    """One run's alpha memories: facts in arrival order, and hash indexes on join keys."""
+
+    __slots__ = ("index", "items", "odd")
+
+    def __init__(self, n: int) -> None:
+        self.items: list[list[Item]] = [[] for _ in range(n)]
+        self.index: list[dict[Any, list[Item]]] = [{} for _ in range(n)]
+        self.odd: list[list[Item]] = [[] for _ in range(n)]  # key not hashable: scanned
+
+    def add(self, memory: _Memory, seq: int, fact: Fact) -> None:
+        item = (seq, fact)
+        slot = memory.slot
+        self.items[slot].append(item)
+        if memory.key is not None:
+            value = fact.get(memory.key)
+            if value is None:
+                return  # never equal to anything (compare)
+            if isinstance(value, (str, int, float, bool)):
+                self.index[slot].setdefault(value, []).append(item)
+            else:
+                self.odd[slot].append(item)
+
+    def candidates(self, step: _Step, env: Env) -> list[Item]:
+        """Facts of ``step``'s memory that may join ``env``, in arrival order (a superset:
+        the join test still decides)."""
+        slot = step.memory.slot
+        if step.key_of is None:
+            return self.items[slot]
+        value = step.key_of(env)
+        if value is MISSING or value is None:
+            return []
+        if not isinstance(value, (str, int, float, bool)):
+            return self.items[slot]
+        hit = self.index[slot].get(value, [])
+        odd = self.odd[slot]
+        return sorted([*hit, *odd], key=lambda i: i[0]) if odd else hit
+
+
+class _Step:
+    """One pattern of a compiled rule."""
+
+    __slots__ = ("alias", "join", "key_of", "memory", "negated")
+
+    def __init__(self, alias: str, negated: bool, memory: _Memory, join: Join | None,
+                 key_of: Callable[[Env], Any] | None) -> None:
+        self.alias = alias
+        self.negated = negated
+        self.memory = memory
+        self.join = join
+        self.key_of = key_of
+
+
+class _Rule:
+    __slots__ = ("level", "rule", "steps")
+
+    def __init__(self, rule: Rule, level: int, steps: list[_Step]) -> None:
+        self.rule = rule
+        self.level = level
+        self.steps = steps
+
+
+class _Dispatch:
+    """A fact type's memories, dispatched on the field most of them test for equality."""
+
+    __slots__ = ("by_value", "field", "rest")
+
+    def __init__(self) -> None:
+        self.field: str | None = None
+        self.by_value: dict[Any, list[_Memory]] = {}
+        self.rest: list[_Memory] = []
+
+    def memories(self, fact: Fact) -> list[_Memory]:
+        if self.field is None:
+            return self.rest
+        value = fact.get(self.field)
+        hit = self.by_value.get(value) if isinstance(value, str) else None
+        return hit + self.rest if hit else self.rest
+
+
+class CompiledRules:
+    """The rules of a program compiled for one parameter set."""
+
+    def __init__(self, kb: KnowledgeBase, strata: Mapping[str, int],
+                 params: Mapping[str, Any]) -> None:
+        self.kb = kb
+        self.params = dict(params)
+        shared: dict[Any, _Memory] = {}
+        self.memories: list[_Memory] = []
+        by_type: dict[str, list[tuple[_Memory, tuple[str, str] | None]]] = {}
+        self.rules: list[_Rule] = []
+        for r in kb.rules:
+            steps = []
+            for i, p in enumerate(r.when):
+                alias = _alias(p, i)
+                alpha_conds = tuple(c for c in p.where if _fact_only(c, params))
+                join_conds = [c for c in p.where if not _fact_only(c, params)]
+                key_test = next((c for c in join_conds if isinstance(c, Test) and c.op == "eq"
+                                 and isinstance(c.operand, Ref)), None)
+                key = key_test.field if key_test is not None else None
+                signature = (p.fact, _signature(alpha_conds, params), key)
+                memory = shared.get(signature) if signature[1] is not None else None
+                if memory is None:
+                    memory = _Memory(_alpha(alpha_conds, params), key, len(self.memories))
+                    self.memories.append(memory)
+                    if signature[1] is not None:
+                        shared[signature] = memory
+                    by_type.setdefault(p.fact, []).append((memory, _discriminant(alpha_conds)))
+                join = None
+                if join_conds:
+                    joins = tuple(_join_one(c, params) for c in join_conds)
+                    join = joins[0] if len(joins) == 1 else (
+                        lambda f, env, js=joins: all(j(f, env) for j in js))
+                key_of = None
+                if key_test is not None:
+                    ref = key_test.operand
+                    assert isinstance(ref, Ref)
+                    key_of = _key_getter(ref.alias, ref.field)
+                steps.append(_Step(alias, p.negated, memory, join, key_of))
+            compiled = _Rule(r, strata[r.id], steps)
+            for j, step in enumerate(steps):
+                if not step.negated:
+                    step.memory.users.append((compiled, j))
+            self.rules.append(compiled)
+        self.dispatch = {t: _dispatch(entries) for t, entries in by_type.items()}
+        self.levels = sorted({r.level for r in self.rules})
+
+    def run(self, fb: FactBase, trace: Trace) -> None:
+        _Run(self, fb, trace).evaluate()
+
+
+def _key_getter(alias: str, fld: str) -> Callable[[Env], Any]:
+    return lambda env: env[alias].get(fld, MISSING)
+
+
+def _signature(conds: Sequence[Cond], params: Mapping[str, Any]) -> Any:
+    """A hashable identity of fact-only tests (``None`` if a value is not hashable)."""
+    def one(c: Cond) -> Any:
+        if isinstance(c, AnyOf):
+            return ("any", tuple(tuple(one(x) for x in o) for o in c.options))
+        value = c.operand.value if c.op == "in" and isinstance(c.operand, Const) \
+            else _operand(c.operand, params)[1]
+        return (c.field, c.op, type(value).__name__, value if value is not MISSING else "$")
+
+    sig = tuple(one(c) for c in conds)
+    try:
+        hash(sig)
+    except TypeError:
+        return None
+    return sig
+
+
+def _discriminant(conds: Sequence[Cond]) -> tuple[str, str] | None:
+    for c in conds:
+        if isinstance(c, Test) and c.op == "eq" and isinstance(c.operand, Const) \
+                and isinstance(c.operand.value, str):
+            return c.field, c.operand.value
+    return None
+
+
+def _dispatch(entries: list[tuple[_Memory, tuple[str, str] | None]]) -> _Dispatch:
+    counts: dict[str, int] = {}
+    for _, disc in entries:
+        if disc is not None:
+            counts[disc[0]] = counts.get(disc[0], 0) + 1
+    d = _Dispatch()
+    d.field = max(sorted(counts), key=lambda f: counts[f]) if counts else None
+    for memory, disc in entries:
+        if disc is not None and disc[0] == d.field:
+            d.by_value.setdefault(disc[1], []).append(memory)
+        else:
+            d.rest.append(memory)
+    return d
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+class _Run:
+    def __init__(self, rules: CompiledRules, fb: FactBase, trace: Trace) -> None:
+        self.c = rules
+        self.store = _Store(len(rules.memories))
+        self.trace = trace
+        self.seq = 0
+        self.queue: list[tuple[int, Fact, list[_Memory]]] = []
+        self.cap = rules.kb.max_firings
+        for fact in sorted(fb.facts.values(), key=lambda f: f["id"]):
+            self.add(fact)
+
+    def add(self, fact: Fact) -> tuple[int, list[_Memory]]:
+        seq = self.seq
+        self.seq += 1
+        taken = []
+        d = self.c.dispatch.get(fact["fact"])
+        if d is not None:
+            for memory in d.memories(fact):
+                if memory.alpha(fact):
+                    self.store.add(memory, seq, fact)
+                    taken.append(memory)
+        return seq, taken
+
+    def evaluate(self) -> None:
+        for level in self.c.levels:
+            start = self.seq
+            self.queue = []
+            for rule in self.c.rules:
+                if rule.level == level:
+                    self.join(rule, 0, {}, -1, None, start)
+            i = 0
+            while i < len(self.queue):
+                seq, fact, taken = self.queue[i]
+                i += 1
+                for memory in taken:
+                    for rule, j in memory.users:
+                        if rule.level == level:
+                            self.join(rule, 0, {}, j, fact, seq)
+
+    def join(self, rule: _Rule, k: int, env: Env, pin: int, pinned: Fact | None,
+             bound: int) -> None:
+        """Every match of ``rule.steps[k:]`` given ``env``. With ``pin`` >= 0, step ``pin``
+        binds ``pinned`` (of sequence ``bound``), earlier steps facts up to it and later
+        ones older facts; without, every step binds facts older than ``bound``."""
+        steps = rule.steps
+        if k == len(steps):
+            self.fire(rule, env)
+            return
+        step = steps[k]
+        if step.negated:
+            if not self.blocked(step, env):
+                self.join(rule, k + 1, env, pin, pinned, bound)
+            return
+        if k == pin:
+            assert pinned is not None
+            if step.join is None or step.join(pinned, env):
+                env[step.alias] = pinned
+                self.join(rule, k + 1, env, pin, pinned, bound)
+                del env[step.alias]
+            return
+        limit = bound + 1 if (pin >= 0 and k < pin) else bound
+        for seq, fact in self.store.candidates(step, env):
+            if seq >= limit:
+                break
+            if step.join is None or step.join(fact, env):
+                env[step.alias] = fact
+                self.join(rule, k + 1, env, pin, pinned, bound)
+        env.pop(step.alias, None)
+
+    def blocked(self, step: _Step, env: Env) -> bool:
+        join = step.join
+        candidates = self.store.candidates(step, env)
+        if join is None:
+            return bool(candidates)
+        return any(join(f, env) for _, f in candidates)
+
+    def fire(self, rule: _Rule, env: Env) -> None:
+        trace = self.trace
+        if len(trace.firings) >= self.cap:
+            raise InferenceError(f"more than {self.cap} rule firings for one case: the "
+                                 "knowledge base is probably looping (see 'partways kb lint')")
+        matched = {s.alias: env[s.alias] for s in rule.steps if not s.negated}
+        fact = conclude(self.c.kb, rule.rule, matched, self.c.params)
+        if record(trace, rule.rule, matched, fact, rule.level):
+            seq, taken = self.add(fact)
+            if taken:
+                self.queue.append((seq, fact, taken))
