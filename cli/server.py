@@ -82,6 +82,8 @@ def create_app(overlays: Sequence[str] = (), *, max_body: int = MAX_BODY,
     """The app, with the KB and its overlays loaded and compiled now (start-up)."""
     kb = partways.load_kb(overlays=list(overlays))
     partways.program_for(kb)
+    partways.whatif.decision_program(kb)  # flip's screening program: compiled now, not
+    # by two first requests racing (durable rulesets are never freed)
     app = FastAPI(title="partways", version=partways.__version__,
                   description="Decide whether, when and how to end a relationship with a bad "
                               "client, with every step explained. Bodies follow the JSON "
