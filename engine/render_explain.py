@@ -104,7 +104,12 @@ class _Words:
                 if str(label) in kind_items:
                     concept = kind_items[str(label)]
                     break
-        return self.kb.text(concept.title, self.lang) if concept else str(label)
+        if concept is not None:
+            return self.kb.text(concept.title, self.lang)
+        for key in (f"{fact_type}_{label}", f"value_{label}"):  # e.g. event_unethical_request
+            if key in self.kb.ui:
+                return self.ui(key)
+        return str(label)
 
     def rule(self, rule_id: str) -> str:
         r = self.kb.rule(rule_id)
@@ -125,6 +130,9 @@ class _Words:
             for items in self.kb.concepts.values():  # a signal, step, ... named by its key
                 if value in items:
                     return self.kb.text(items[value].title, self.lang)
+            for fact_type in sorted(self.kb.fact_types):  # a value a fact type labels
+                if f"{fact_type}_{value}" in self.kb.ui:
+                    return self.ui(f"{fact_type}_{value}")
         if isinstance(value, (list, tuple)):
             return self.comma().join(self.value(v) for v in value)
         return _fmt(value)

@@ -167,7 +167,7 @@ def check(name: str, spec: dict[str, Any], kb: partways.KnowledgeBase) -> Outcom
     if spec.get("letter") and a.plan is not None:
         letter = _cli(["letter", str(path)])
         if spec["letter"].get("mentions_end_on") and a.plan.end_on is not None and \
-                a.plan.end_on.isoformat() not in letter:
+                not _names_date(letter, a.plan.end_on):
             out.fail(f"letter: does not name the plan's end date {a.plan.end_on}",
                      "letter does not name the plan's end date")
         for s in spec["letter"].get("has", []):
@@ -271,13 +271,25 @@ def _check_plan(want: dict[str, Any] | None, a: partways.Assessment,
     if any(k in want for k in ("text_has", "text_lacks", "notice_says")):
         shown = _cli(["plan", str(path)])
         for s in want.get("text_has", []):
-            if s not in shown:
+            if s not in shown and not (_ISO.fullmatch(s) and
+                                       _names_date(shown, dt.date.fromisoformat(s))):
                 out.fail(f"plan text: expected to contain {s!r}")
         for s in want.get("text_lacks", []):
             if s in shown:
                 out.fail(f"plan text: must not contain {s!r}")
         if "notice_says" in want:
             _check_notice_text(int(want["notice_says"]), shown, kb, out)
+
+
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _names_date(text: str, day: dt.date) -> bool:
+    """Does ``text`` name ``day``, as an ISO date or as the reader's language writes it
+    (the English text commands show dates as "14 October 2027")?"""
+    from partways.lang import lang_of
+
+    return day.isoformat() in text or lang_of("en").date(day) in text
 
 
 def _check_notice_text(days: int, shown: str, kb: partways.KnowledgeBase,
