@@ -15,7 +15,7 @@ import click
 
 import partways
 from partways import Assessment, KnowledgeBase, PartwaysError
-from partways.lang import fit_width
+from partways.render.lang import fit_width
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -13,9 +13,9 @@ import pytest
 
 import partways
 from partways.explain import Derivation
-from partways.plan_render import render_plan
 from partways.render import render_text
-from partways.render_explain import render_why, render_why_not, why_dict, why_not_dict
+from partways.render.explain import render_why, render_why_not, why_dict, why_not_dict
+from partways.render.plan import render_plan
 
 from _paths import EXAMPLES
 
