@@ -322,6 +322,8 @@ def _shown(w: _Words, fact_type: str, checks: Iterable[Check], fact: FactRef | N
             continue
         if c.held and derived and c.op == "eq" and isinstance(c.required, bool):
             continue  # an engine flag of a derived fact (a measure that indicates a sign)
+        if c.ref and c.required is None:
+            continue  # a test against a premise that is not there: that premise says it
         out.append(c)
     return out
 
@@ -728,8 +730,9 @@ def render_why_not(kb: KnowledgeBase, wn: WhyNot, lang: str = "en", *,
              f"{wn.subject} — {w.ui('as_of')} {w.lx.date(wn.as_of)} — "
              f"{w.ui('explain_current_decision')}: {w.decision(wn.decision)}", ""]
     if full:
+        seen: set[tuple[Any, ...]] = set()
         for g in wn.goals:
-            _goal(w, g, 0, lines, wn.depth)
+            _goal(w, g, 0, lines, wn.depth, seen)
             lines.append("")
     else:
         out: list[Line] = []
@@ -925,8 +928,16 @@ def _need(w: _Words, fact_type: str, c: Constraint, *, held: bool = False) -> st
     return f"{what} — {need}" if what else need
 
 
-def _goal(w: _Words, g: Goal, depth: int, lines: list[str], bound: int) -> None:
+def _goal(w: _Words, g: Goal, depth: int, lines: list[str], bound: int,
+          seen: set[tuple[Any, ...]] | None = None) -> None:
     pad = "  " * depth
+    seen = set() if seen is None else seen
+    key = (g.fact_type, g.constraints, g.kind)
+    if key in seen and (g.attempts or g.kind == "computed"):
+        lines.append(f"{pad}{w.ui('explain_needed', what=_wanted(w, g))} "
+                     f"{w.ui('explain_see_above')}")
+        return
+    seen.add(key)
     lines.append(f"{pad}{w.ui('explain_needed', what=_wanted(w, g))}")
     if g.present and g.kind != "computed":
         lines.append(f"{pad}  {w.ui('explain_already_holds')}")
@@ -962,7 +973,7 @@ def _goal(w: _Words, g: Goal, depth: int, lines: list[str], bound: int) -> None:
         for p in att.premises:
             _premise_line(w, p, depth + 2, lines)
             if p.goal is not None and not p.held and p.goal.kind != "computed":
-                _goal(w, p.goal, depth + 3, lines, bound)
+                _goal(w, p.goal, depth + 3, lines, bound, seen)
 
 
 def _premise_line(w: _Words, p: Premise, depth: int, lines: list[str]) -> None:
@@ -970,7 +981,8 @@ def _premise_line(w: _Words, p: Premise, depth: int, lines: list[str]) -> None:
     pad = "  " * depth
     mark = _OK if p.held else _NO
     if p.negated:
-        lines.append(f"{pad}{mark} " + w.ui("explain_must_be_none", what=_looked_for(w, p)))
+        key = "explain_must_be_none" if p.blocking else "explain_none_as_needed"
+        lines.append(f"{pad}{mark} " + w.ui(key, what=_looked_for(w, p)))
         for b in p.blocking:
             lines.append(f"{pad}    – {describe(w, b)}")
         return
