@@ -8,8 +8,7 @@ from typing import Any
 
 import click
 
-from partways import __version__
-from partways.render import render_text
+from partways.version import __version__
 
 from .common import LANGS, JsonErrorsGroup, assess_cli, case_argument, emit, kb_option
 
@@ -104,6 +103,8 @@ def main(ctx: click.Context, engine: str | None) -> None:
 def assess(case: Path, fmt: str, lang: str, output: Path | None,
            overlays: tuple[Path, ...]) -> None:
     """Assess CASE (a YAML or JSON case file, or - for standard input)."""
+    from partways.render import render_text
+
     a = assess_cli(case, overlays)
     emit(a.to_json(lang) if fmt == "json" else render_text(a, lang), output)
 
