@@ -25,7 +25,7 @@ import re
 import shutil
 import subprocess
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import networkx as nx
@@ -104,9 +104,12 @@ def case_view(a: Assessment, lang: str = "en", *, why_not: str | None = None,
         has_value = bool(ft and ft.label_field and ft.label_field in d)
         label = value_title(kb, fact, d["label"], lang) if has_value else \
             kb.ui_text(f"fact_{fact}", lang) if f"fact_{fact}" in kb.ui else d["label"]
+        if label == d["label"] or f"explain_title_{fact}" in kb.ui:
+            label = _fact_title(kb, fact, d, lang) or label
         note = d.get("date", "") if d["layer"] == "evidence" else ""
-        note = " · ".join(x for x in (str(note), d["label"] if label != d["label"] else "")
-                          if x)
+        templated = f"explain_title_{fact}" in kb.ui  # its title says it all
+        note = " · ".join(x for x in (str(note), d["label"] if label != d["label"]
+                                      and not templated else "") if x)
         tip = n if not d.get("rule") else f"{n} ← {d['rule']}"
         g.add_node(rep, kind="value" if has_value else "fact", layer=d["layer"], label=label,
                    note=note, tooltip=tip, fact=fact, rule=str(d.get("rule", "")), merged=1)
@@ -126,6 +129,16 @@ def case_view(a: Assessment, lang: str = "en", *, why_not: str | None = None,
     g.graph["layer_titles"] = {x: layer_title(kb, x, lang) for x in g.graph["layers"]}
     g.graph["name"] = a.client
     return g
+
+
+def _fact_title(kb: KnowledgeBase, fact: str, fields: Mapping[str, Any], lang: str
+                ) -> str | None:
+    """A fact's title from the KB's template for its type (an attempt: its step, date and
+    effect), if the KB has one."""
+    from .render_explain import display_value, fact_title
+
+    return fact_title(kb, fact, fields, lang) or (
+        display_value(kb, fields["label"], lang) if "label" in fields else None)
 
 
 def _merged(a: Assessment) -> dict[str, str]:
@@ -192,13 +205,18 @@ def _draw_goal(g: nx.DiGraph, a: Assessment, goal: Goal, lang: str) -> str:
 def _draw_premise(g: nx.DiGraph, a: Assessment, rid: str, index: int, prem: Premise,
                   lang: str) -> None:
     """One pattern of a failed rule: a dashed edge from what it matched or missed."""
+    from .render_explain import condition_text, looked_for_text
+
     failing = next((c for c in prem.checks if not c.held), None)
-    text = check_text(failing) if failing is not None else ""
+    text = condition_text(a.kb, prem.fact_type, failing, prem.fact, lang,
+                          a.case.as_of.isoformat(), a.trace.params) \
+        if failing is not None else ""
     if prem.negated:
         if not prem.held and prem.blocking:
             src = _ensure_fact(g, a, prem.blocking[0], lang)
-            g.add_edge(src, rid, style="dashed", label=f"not {prem.fact_type}", failed=True,
-                       rule=rid)
+            g.add_edge(src, rid, style="dashed", label=a.kb.ui_text(
+                "explain_must_be_none", lang).format(what=looked_for_text(a.kb, prem, lang)),
+                failed=True, rule=rid)
         return
     followed = prem.goal is not None and not prem.held and (
         prem.goal.attempts or prem.goal.kind != "derived")
@@ -212,8 +230,11 @@ def _draw_premise(g: nx.DiGraph, a: Assessment, rid: str, index: int, prem: Prem
                    failed=True, rule=rid)
     elif prem.fact is None:
         src = f"{rid}#{index}"
+        missing = a.kb.ui_text("explain_fact_" + prem.fact_type, lang) \
+            if f"explain_fact_{prem.fact_type}" in a.kb.ui else prem.fact_type
         g.add_node(src, kind="condition", layer=g.nodes[rid]["layer"],
-                   label=f"no {prem.fact_type}", note=text, tooltip=text, fact="", rule="")
+                   label=a.kb.ui_text("explain_none_in_case_of", lang).format(what=missing),
+                   note=text, tooltip=text, fact="", rule="")
         g.add_edge(src, rid, style="dashed", label="", failed=True, rule=rid)
 
 

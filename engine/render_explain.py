@@ -27,6 +27,7 @@ from .explain import (
     WhyNot,
 )
 from .knowledge import KnowledgeBase
+from .lang import citation, for_kb
 from .render import describe_fact
 from .whatif import Diff, Edit, FlipResult, WhatIf, load_editable
 
@@ -40,6 +41,7 @@ class _Words:
     def __init__(self, kb: KnowledgeBase, lang: str, as_of: str | None = None,
                  params: Mapping[str, Any] | None = None) -> None:
         self.kb, self.lang = kb, lang
+        self.lx = for_kb(kb, lang)
         self.as_of = dt.date.fromisoformat(as_of) if as_of else None
         self.params: Mapping[str, Any] = params or {}
         self.metrics = {m.name: m for m in kb.metrics}
@@ -53,8 +55,9 @@ class _Words:
                 self.kinds.setdefault(spec["fact"], spec.get("concept", ""))
 
     def ui(self, key: str, **fmt: Any) -> str:
-        text = self.kb.ui_text(key, self.lang)
-        return text.format(**fmt) if fmt else text
+        """The KB's text ``key`` with its placeholders filled (plural blocks, the
+        language's digits: engine/lang.py)."""
+        return self.lx.format(self.kb.ui_text(key, self.lang), **fmt)
 
     def type_name(self, fact_type: str) -> str:
         key = f"explain_fact_{fact_type}"
@@ -109,7 +112,7 @@ class _Words:
         for key in (f"{fact_type}_{label}", f"value_{label}"):  # e.g. event_unethical_request
             if key in self.kb.ui:
                 return self.ui(key)
-        return str(label)
+        return self.value(label)
 
     def rule(self, rule_id: str) -> str:
         r = self.kb.rule(rule_id)
@@ -135,7 +138,9 @@ class _Words:
                     return self.ui(f"{fact_type}_{value}")
         if isinstance(value, (list, tuple)):
             return self.comma().join(self.value(v) for v in value)
-        return _fmt(value)
+        if isinstance(value, str) and _is_iso_date(value):
+            return self.lx.date(value)
+        return self.lx.num(value) if isinstance(value, (int, float)) else _fmt(value)
 
     def alternatives(self, values: Any) -> str:
         """``a``, ``a or b``, ``a, b or c`` in the reader's words."""
@@ -146,11 +151,11 @@ class _Words:
         return f"{self.comma().join(items[:-1])} {self.ui('explain_or')} {items[-1]}"
 
     def semi(self) -> str:
-        """The separator between sentences of a list: "; " in the reader's script."""
-        return self.ui("explain_semicolon")
+        """The separator between sentences of a list, in the reader's script."""
+        return self.lx.semi
 
     def comma(self) -> str:
-        return self.ui("explain_comma")
+        return self.lx.sep
 
     def refs(self, rule_ids: Iterable[str]) -> str:
         """The guidance ids of ``rule_ids`` (each once, in order): ``DEC-01, SIG-01``."""
@@ -165,12 +170,46 @@ class _Words:
         return self.kb.text(self.kb.rule(rule_id).title, self.lang)
 
     def sources(self, rule_id: str) -> str:
-        return self.semi().join(f"{s} {sec}".strip() for s, sec in self.kb.rule(rule_id).sources)
+        return self.semi().join(citation(self.kb, s, sec, self.lang)
+                                for s, sec in self.kb.rule(rule_id).sources)
 
     def decision(self, value: str) -> str:
         kind = self.kb.outputs["decision"].get("concept", "")
         c = self.kb.concept(kind, value)
         return self.kb.text(c.title, self.lang) if c else value
+
+
+def fact_title(kb: KnowledgeBase, fact_type: str, fields: Mapping[str, Any], lang: str
+               ) -> str | None:
+    """The title of a fact from its type's KB template (``explain_title_<type>``), or
+    ``None`` when the KB has none for the type."""
+    if f"explain_title_{fact_type}" not in kb.ui:
+        return None
+    ft = kb.fact_types.get(fact_type)
+    shown = {k: v for k, v in fields.items() if ft is not None and k in ft.fields}
+    return _Words(kb, lang).title(FactRef("", fact_type, "", None, shown))
+
+
+def condition_text(kb: KnowledgeBase, fact_type: str, c: Check, fact: FactRef | None,
+                   lang: str, as_of: str | None = None,
+                   params: Mapping[str, Any] | None = None) -> str:
+    """A condition of a rule as a sentence in ``lang`` (actual value, what was required)."""
+    return sentence(_Words(kb, lang, as_of, params), fact_type, c, fact)
+
+
+def looked_for_text(kb: KnowledgeBase, p: Premise, lang: str) -> str:
+    """What a "no such fact" premise looks for, in ``lang``."""
+    return _looked_for(_Words(kb, lang), p)
+
+
+def display_value(kb: KnowledgeBase, value: Any, lang: str) -> str:
+    """A value in the reader's words: an enum value's or a concept's title, else as is."""
+    return _Words(kb, lang).value(value)
+
+
+def _is_iso_date(value: str) -> bool:
+    return len(value) == 10 and value[4] == "-" and value[7] == "-" \
+        and value.replace("-", "").isdigit()
 
 
 def _fmt(value: Any) -> str:
@@ -218,7 +257,9 @@ def _measure(w: _Words, fact_type: str, field: str, fact: FactRef | None, actual
     if fact_type == "metric" and field == "value" and fact is not None:
         key = f"measure_metric_{fact.label}"
         if key in w.kb.ui:
-            return w.ui(key, **{**{k: _fmt(v) for k, v in w.params.items()}, "value": value})
+            raw = actual if isinstance(actual, (int, float)) and not isinstance(actual, bool) \
+                else value
+            return w.ui(key, **{**dict(w.params), "value": raw})
     key = f"measure_field_{field}"
     if key in w.kb.ui:
         return w.ui(key, value=value)
@@ -236,11 +277,11 @@ def sentence(w: _Words, fact_type: str, c: Check, fact: FactRef | None) -> str:
     twin = _date_twin(w, fact_type, c.field)
     if twin is not None and w.as_of is not None:
         when = fact.fields.get(twin) if fact is not None else None
-        measure = w.ui("cond_date", value=when) if when else \
+        measure = w.ui("cond_date", value=w.lx.date(when)) if when else \
             w.ui("cond_missing", what=_what(w, fact_type, twin, fact))
         if c.op in _DATE_OP and isinstance(c.required, (int, float)) \
                 and not isinstance(c.required, bool):
-            day = (w.as_of - dt.timedelta(days=int(c.required))).isoformat()
+            day = w.lx.date(w.as_of - dt.timedelta(days=int(c.required)))
             need = w.ui(f"need_date_{_DATE_OP[c.op]}_{state}", required=day)
             return w.ui("cond_join_date", measure=measure, need=need)
         return measure
@@ -288,7 +329,21 @@ def _shown(w: _Words, fact_type: str, checks: Iterable[Check], fact: FactRef | N
 def _sentences(w: _Words, fact_type: str, checks: Iterable[Check], fact: FactRef | None,
                *, failed_only: bool = False) -> str:
     shown = [c for c in _shown(w, fact_type, checks, fact) if not (failed_only and c.held)]
-    return w.semi().join(sentence(w, fact_type, c, fact) for c in shown)
+    out: list[str] = []
+    dated: dict[str, int] = {}  # a date tested twice is said once, with both bounds
+    for c in shown:
+        text = sentence(w, fact_type, c, fact)
+        twin = _date_twin(w, fact_type, c.field) if c.op in _DATE_OP else None
+        if twin is not None and twin in dated and w.as_of is not None:
+            day = w.lx.date(w.as_of - dt.timedelta(days=int(c.required)))
+            need = w.ui(f"need_date_{_DATE_OP[c.op]}_{'held' if c.held else 'failed'}",
+                        required=day)
+            out[dated[twin]] += f" {w.ui('explain_and')} {need}"
+            continue
+        if twin is not None and isinstance(c.required, (int, float)):
+            dated[twin] = len(out)
+        out.append(text)
+    return w.semi().join(out)
 
 
 def _check_text(w: _Words, fact_type: str, c: Check, fact: FactRef | None = None) -> str:
@@ -338,7 +393,7 @@ def _item(w: _Words, f: FactRef) -> str:
                 continue
             if spec.type == "date" or (spec.enum and isinstance(value, str)) or (
                     isinstance(value, str) and w.value(value) != value):
-                extra.append(w.value(value) if spec.type != "date" else str(value))
+                extra.append(w.value(value) if spec.type != "date" else w.lx.date(value))
     return f"{name} ({w.comma().join(extra)})" if extra else name
 
 
@@ -475,9 +530,10 @@ def why_outline(kb: KnowledgeBase, why: Why, lang: str = "en") -> list[Line]:
 def render_why(kb: KnowledgeBase, why: Why, lang: str = "en") -> str:
     """The answer of ``why`` as text: a short summary, then every reason behind it."""
     w = _Words(kb, lang, why.as_of, why.params)
-    what = why.query or w.decision(why.decision)
+    what = w.decision(why.decision) if why.query is None else \
+        w.title(why.roots[0].fact) if len(why.roots) == 1 else w.value(why.query)
     lines = [w.ui("explain_why_title", what=what),
-             f"{why.subject} — {w.ui('as_of')} {why.as_of} — "
+             f"{why.subject} — {w.ui('as_of')} {w.lx.date(why.as_of)} — "
              f"{w.ui('explain_current_decision')}: {w.decision(why.decision)}", ""]
     summary = why_summary(kb, why, lang)
     if summary:
@@ -554,6 +610,14 @@ def _supports(w: _Words, group: list[Support], depth: int, lines: list[Line],
         subj = _subject(s)
         by_subject.setdefault(subj.fact.id if subj and subj.fact else "", []).append(s)
     numbered = len(by_subject) > 1
+    if numbered:  # what every firing shares (e.g. a measure beside each red flag): once
+        common = set.intersection(*({p.fact.id for p in s.premises
+                                     if not p.negated and p.fact is not None}
+                                    for s in group)) - set(by_subject)
+        for p in group[0].premises:
+            if not p.negated and p.fact is not None and p.fact.id in common:
+                _premise(w, p, depth, lines, seen, context)
+        context = context | common
     for k, (sid, sups) in enumerate(by_subject.items(), 1):
         bullet = f"{k}. " if numbered else "– "
         negs: list[Premise] = []
@@ -561,7 +625,7 @@ def _supports(w: _Words, group: list[Support], depth: int, lines: list[Line],
         keys: set[tuple[Any, ...]] = set()
         for s in sups:
             for p in s.premises:
-                if p.fact is not None and p.fact.id == sid:
+                if p.fact is not None and (p.fact.id == sid or p.fact.id in context):
                     continue
                 key = (p.negated, p.fact.id if p.fact else None, p.fact_type,
                        tuple((c.field, c.op, str(c.required)) for c in p.checks))
@@ -661,7 +725,7 @@ def render_why_not(kb: KnowledgeBase, wn: WhyNot, lang: str = "en", *,
     conclude it, what held, what failed, and what the missing parts would need."""
     w = _Words(kb, lang, wn.as_of, wn.params)
     lines = [w.ui("explain_why_not_title", what=_target(w, wn)),
-             f"{wn.subject} — {w.ui('as_of')} {wn.as_of} — "
+             f"{wn.subject} — {w.ui('as_of')} {w.lx.date(wn.as_of)} — "
              f"{w.ui('explain_current_decision')}: {w.decision(wn.decision)}", ""]
     if full:
         for g in wn.goals:
@@ -842,10 +906,18 @@ def _need(w: _Words, fact_type: str, c: Constraint, *, held: bool = False) -> st
     twin = _date_twin(w, fact_type, c.field)
     if twin is not None and w.as_of is not None and c.op in _DATE_OP \
             and isinstance(c.value, (int, float)):
-        day = (w.as_of - dt.timedelta(days=int(c.value))).isoformat()
+        day = w.lx.date(w.as_of - dt.timedelta(days=int(c.value)))
         return w.ui(f"need_date_{_DATE_OP[c.op]}_{state}", required=day)
     what = "" if fact_type == "metric" and c.field == "value" else \
         _what(w, fact_type, c.field, None)
+    ft = w.kb.fact_types.get(fact_type)
+    if ft is not None and c.field == ft.label_field:
+        names = c.value if isinstance(c.value, (list, tuple)) else [c.value]
+        value = f" {w.ui('explain_or')} ".join(w.label(fact_type, n) for n in names)
+        if c.op in ("eq", "in"):
+            return w.ui("cond_measure", what=what, value=value) if what else value
+        need = w.ui(f"need_{c.op}_{state}", required=value)
+        return f"{what} — {need}" if what else need
     if c.op in ("eq", "in"):
         value = w.alternatives(c.value)
         return w.ui("cond_measure", what=what, value=value) if what else value

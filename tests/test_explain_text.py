@@ -137,12 +137,12 @@ def test_acme_why_shows_every_flag_and_both_failed_attempts() -> None:
     assert _flags_behind(a) >= {"late_payment", "boundary_violation"}
     text = render_why(a.kb, a.why())
     head = text.split("\n\n")[1]
-    for word in ("2026-04-06", "2026-07-01", "Pays late", "Crosses personal boundaries",
+    for word in ("6 April 2026", "1 July 2026", "Pays late", "Crosses personal boundaries",
                  "Tried without success"):
         assert word in head
     # every binding of the rule, grouped by red flag: both attempts under each flag
     assert text.count("active red flag:") == 2
-    for date in ("2026-04-06", "2026-07-01"):
+    for date in ("6 April 2026", "1 July 2026"):
         assert text.count(f"({date}): failed") >= 2
     # a negation names what it looked for and what it found instead
     assert "Looked for a fitting repair not yet tried or still under way" in text
