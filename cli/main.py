@@ -10,17 +10,35 @@ import click
 
 from partways.version import __version__
 
-from .common import LANGS, JsonErrorsGroup, assess_cli, case_argument, emit, kb_option
+from .common import (
+    LANGS,
+    JsonErrorsGroup,
+    assess_cli,
+    case_argument,
+    decision_prefixes,
+    emit,
+    kb_option,
+    show,
+    width_option,
+)
 
 # Commands imported only when they run (a cold `partways assess` or `--help` imports no
 # templates, calendars, Graphviz, explanations or lint): name -> (module under
 # partways.cli, attribute, the short help `--help` lists; tests/test_cli_lazy.py keeps it
 # equal to the command's own).
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "batch": ("batch", "batch",
+              "Assess a client book: folders of case files, JSONL files (one case a line) or "
+              "a CSV export (a folder holding clients.csv, or clients.csv itself; see "
+              "docs/CSV.md)."),
     "check": ("contract", "check",
               "List EVERY problem of each CASE (not only the first); exit 1 if any has one."),
     "flip": ("explain", "flip", "The smallest changes to CASE that would change its decision."),
     "graph": ("graph", "graph", "Draw the knowledge base, or one case's decision, as a graph."),
+    "import": ("batch", "import_cmd",
+               "Turn a CSV export (a folder with clients.csv, events.csv, remediation.csv, or "
+               "clients.csv itself) into one case file per client, ready for `partways "
+               "assess`."),
     "kb": ("kb", "kb",
            "Check the knowledge base: lint it, measure which rules a corpus exercises."),
     "letter": ("exit_toolkit", "letter",
@@ -34,6 +52,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
                "the decision graph, in one file that needs no network and prints well."),
     "schema": ("contract", "schema",
                "Print the JSON Schema (2020-12) of the case format or of the assessment JSON."),
+    "serve": ("serve", "serve",
+              "Serve the HTTP API (OpenAPI at /docs and /openapi.json)."),
     "what-if": ("explain", "what_if", "Re-assess CASE with some changes and show what differs."),
     "why": ("explain", "why",
             "Why CASE got its decision (or why NODE was concluded), down to the evidence."),
@@ -100,13 +120,17 @@ def main(ctx: click.Context, engine: str | None) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output.")
 @kb_option
+@width_option
 def assess(case: Path, fmt: str, lang: str, output: Path | None,
-           overlays: tuple[Path, ...]) -> None:
+           overlays: tuple[Path, ...], width: int | None) -> None:
     """Assess CASE (a YAML or JSON case file, or - for standard input)."""
     from partways.render import render_text
 
     a = assess_cli(case, overlays)
-    emit(a.to_json(lang) if fmt == "json" else render_text(a, lang), output)
+    if fmt == "json":
+        emit(a.to_json(lang), output)
+    else:
+        show(render_text(a, lang), output, width, decision_prefixes(a.kb, lang))
 
 
 if __name__ == "__main__":

@@ -27,8 +27,9 @@ from .explain import (
     WhyNot,
 )
 from .knowledge import KnowledgeBase
-from .lang import citation, for_kb
+from .lang import citation, for_kb, is_iso_date, param_title
 from .render import describe_fact
+from .rulegraph import type_title
 from .whatif import Diff, Edit, FlipResult, WhatIf, load_editable
 
 _SYM = {"eq": "=", "neq": "≠", "lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
@@ -55,13 +56,15 @@ class _Words:
                 self.kinds.setdefault(spec["fact"], spec.get("concept", ""))
 
     def ui(self, key: str, **fmt: Any) -> str:
-        """The KB's text ``key`` with its placeholders filled (plural blocks, the
-        language's digits: engine/lang.py)."""
+        """A KB text with its placeholders filled through the language module: numbers in
+        the reader's digits, ISO dates as the reader writes dates, plural forms."""
+        fmt = {k: self.lx.date(v) if isinstance(v, str) and is_iso_date(v) else v
+               for k, v in fmt.items()}
         return self.lx.format(self.kb.ui_text(key, self.lang), **fmt)
 
     def type_name(self, fact_type: str) -> str:
         key = f"explain_fact_{fact_type}"
-        return self.ui(key) if key in self.kb.ui else fact_type.replace("_", " ")
+        return self.ui(key) if key in self.kb.ui else type_title(self.kb, fact_type, self.lang)
 
     def field_name(self, fact_type: str, field: str) -> str:
         if fact_type and self.metric_of(fact_type, field):
@@ -116,19 +119,22 @@ class _Words:
 
     def rule(self, rule_id: str) -> str:
         r = self.kb.rule(rule_id)
-        srcs = "; ".join(f"{s} {sec}".strip() for s, sec in r.sources)
-        return f"{self.kb.text(r.title, self.lang)} [{r.id}; {', '.join(r.guidance)}; {srcs}]"
+        return f"{self.kb.text(r.title, self.lang)} [{r.id}; {', '.join(r.guidance)}; " \
+            f"{self.sources(rule_id)}]"
 
     def param(self, name: str | None) -> str:
-        return f" ({self.ui('parameter')}: {name})" if name else ""
+        return f" ({self.ui('parameter')}: {param_title(self.kb, name, self.lang)})" \
+            if name else ""
 
     def value(self, value: Any) -> str:
         """A value as shown: an enum value the KB labels (``value_<v>`` in its UI texts) in
         the reader's language, anything else formatted as is."""
         if isinstance(value, bool):
             return self.ui(f"value_{str(value).lower()}")
-        if isinstance(value, str) and f"value_{value}" in self.kb.ui:
-            return self.ui(f"value_{value}")
+        if isinstance(value, str):
+            for key in (f"value_{value}", f"event_{value}"):  # an enum value, an event type
+                if key in self.kb.ui:
+                    return self.ui(key)
         if isinstance(value, str):
             for items in self.kb.concepts.values():  # a signal, step, ... named by its key
                 if value in items:
@@ -138,9 +144,11 @@ class _Words:
                     return self.ui(f"{fact_type}_{value}")
         if isinstance(value, (list, tuple)):
             return self.comma().join(self.value(v) for v in value)
-        if isinstance(value, str) and _is_iso_date(value):
+        if isinstance(value, str) and is_iso_date(value):
             return self.lx.date(value)
-        return self.lx.num(value) if isinstance(value, (int, float)) else _fmt(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return self.lx.num(round(value, 2) if isinstance(value, float) else value)
+        return _fmt(value)
 
     def alternatives(self, values: Any) -> str:
         """``a``, ``a or b``, ``a, b or c`` in the reader's words."""
@@ -322,6 +330,8 @@ def _shown(w: _Words, fact_type: str, checks: Iterable[Check], fact: FactRef | N
             continue
         if c.held and derived and c.op == "eq" and isinstance(c.required, bool):
             continue  # an engine flag of a derived fact (a measure that indicates a sign)
+        if c.ref and c.required is None:
+            continue  # a test against a premise that is not there: that premise says it
         out.append(c)
     return out
 
@@ -533,7 +543,7 @@ def render_why(kb: KnowledgeBase, why: Why, lang: str = "en") -> str:
     what = w.decision(why.decision) if why.query is None else \
         w.title(why.roots[0].fact) if len(why.roots) == 1 else w.value(why.query)
     lines = [w.ui("explain_why_title", what=what),
-             f"{why.subject} — {w.ui('as_of')} {w.lx.date(why.as_of)} — "
+             f"{w.lx.isolate(why.subject)} — {w.ui('as_of')} {w.lx.date(why.as_of)} — "
              f"{w.ui('explain_current_decision')}: {w.decision(why.decision)}", ""]
     summary = why_summary(kb, why, lang)
     if summary:
@@ -684,7 +694,8 @@ def _negations(w: _Words, negs: list[Premise], depth: int, lines: list[Line],
     ``shown`` above are not repeated)."""
     if not negs:
         return
-    looked = f", {w.ui('explain_or')} ".join(dict.fromkeys(_looked_for(w, p) for p in negs))
+    looked = f"{w.comma()}{w.ui('explain_or')} ".join(
+        dict.fromkeys(_looked_for(w, p) for p in negs))
     found: dict[str, list[Found]] = {}
     facts: dict[str, FactRef] = {}
     above = False
@@ -725,11 +736,12 @@ def render_why_not(kb: KnowledgeBase, wn: WhyNot, lang: str = "en", *,
     conclude it, what held, what failed, and what the missing parts would need."""
     w = _Words(kb, lang, wn.as_of, wn.params)
     lines = [w.ui("explain_why_not_title", what=_target(w, wn)),
-             f"{wn.subject} — {w.ui('as_of')} {w.lx.date(wn.as_of)} — "
+             f"{w.lx.isolate(wn.subject)} — {w.ui('as_of')} {w.lx.date(wn.as_of)} — "
              f"{w.ui('explain_current_decision')}: {w.decision(wn.decision)}", ""]
     if full:
+        seen: set[tuple[Any, ...]] = set()
         for g in wn.goals:
-            _goal(w, g, 0, lines, wn.depth)
+            _goal(w, g, 0, lines, wn.depth, seen)
             lines.append("")
     else:
         out: list[Line] = []
@@ -925,8 +937,16 @@ def _need(w: _Words, fact_type: str, c: Constraint, *, held: bool = False) -> st
     return f"{what} — {need}" if what else need
 
 
-def _goal(w: _Words, g: Goal, depth: int, lines: list[str], bound: int) -> None:
+def _goal(w: _Words, g: Goal, depth: int, lines: list[str], bound: int,
+          seen: set[tuple[Any, ...]] | None = None) -> None:
     pad = "  " * depth
+    seen = set() if seen is None else seen
+    key = (g.fact_type, g.constraints, g.kind)
+    if key in seen and (g.attempts or g.kind == "computed"):
+        lines.append(f"{pad}{w.ui('explain_needed', what=_wanted(w, g))} "
+                     f"{w.ui('explain_see_above')}")
+        return
+    seen.add(key)
     lines.append(f"{pad}{w.ui('explain_needed', what=_wanted(w, g))}")
     if g.present and g.kind != "computed":
         lines.append(f"{pad}  {w.ui('explain_already_holds')}")
@@ -934,13 +954,13 @@ def _goal(w: _Words, g: Goal, depth: int, lines: list[str], bound: int) -> None:
             lines.append(f"{pad}    – {w.title(f)}")
         return
     if g.kind == "evidence":
-        lines.append(f"{pad}  → {w.ui('explain_record_needed', what=_wanted(w, g))}")
+        lines.append(f"{pad}  {w.lx.arrow} {w.ui('explain_record_needed', what=_wanted(w, g))}")
         return
     if g.kind == "knowledge":
-        lines.append(f"{pad}  → {w.ui('explain_table_needed')}")
+        lines.append(f"{pad}  {w.lx.arrow} {w.ui('explain_table_needed')}")
         return
     if g.kind == "computed":
-        lines.append(f"{pad}  → {w.ui('explain_measured_now')}")
+        lines.append(f"{pad}  {w.lx.arrow} {w.ui('explain_measured_now')}")
         for f in g.present:
             lines.append(f"{pad}    – {w.title(f)}")
         for e in g.evidence:
@@ -952,7 +972,7 @@ def _goal(w: _Words, g: Goal, depth: int, lines: list[str], bound: int) -> None:
         lines.append(f"{pad}  {w.ui('explain_depth_reached', depth=bound)}")
         return
     if not g.attempts:
-        lines.append(f"{pad}  → {w.ui('explain_no_rule')}")
+        lines.append(f"{pad}  {w.lx.arrow} {w.ui('explain_no_rule')}")
         return
     lines.append(f"{pad}  {w.ui('explain_could_conclude')}")
     for att in g.attempts:
@@ -962,7 +982,7 @@ def _goal(w: _Words, g: Goal, depth: int, lines: list[str], bound: int) -> None:
         for p in att.premises:
             _premise_line(w, p, depth + 2, lines)
             if p.goal is not None and not p.held and p.goal.kind != "computed":
-                _goal(w, p.goal, depth + 3, lines, bound)
+                _goal(w, p.goal, depth + 3, lines, bound, seen)
 
 
 def _premise_line(w: _Words, p: Premise, depth: int, lines: list[str]) -> None:
@@ -970,7 +990,8 @@ def _premise_line(w: _Words, p: Premise, depth: int, lines: list[str]) -> None:
     pad = "  " * depth
     mark = _OK if p.held else _NO
     if p.negated:
-        lines.append(f"{pad}{mark} " + w.ui("explain_must_be_none", what=_looked_for(w, p)))
+        key = "explain_must_be_none" if p.blocking else "explain_none_as_needed"
+        lines.append(f"{pad}{mark} " + w.ui(key, what=_looked_for(w, p)))
         for b in p.blocking:
             lines.append(f"{pad}    – {describe(w, b)}")
         return
@@ -993,7 +1014,8 @@ def describe_edit(kb: KnowledgeBase, e: Edit, lang: str = "en") -> str:
     """One line saying what an edit changes, in the case's own terms."""
     w = _Words(kb, lang)
     if e.op == "policy":
-        return f"{w.ui('explain_policy')} {e.field}: {w.value(e.old)} → {w.value(e.value)}"
+        return f"{w.ui('explain_policy')} {param_title(kb, str(e.field), lang)}: " \
+            f"{w.value(e.old)} {w.lx.arrow} {w.value(e.value)}"
     what = w.type_name(str(e.fact))
     if e.op == "add":
         return f"{w.ui('explain_add')} {what}: " + describe_fact(
@@ -1004,11 +1026,11 @@ def describe_edit(kb: KnowledgeBase, e: Edit, lang: str = "en") -> str:
             if isinstance(e.old, Mapping) else ""
         return f"{w.ui('explain_remove')} {what}{item}: {old}"
     return f"{what}{item} — {w.field_name(str(e.fact), str(e.field))}: " \
-           f"{w.value(e.old)} → {w.value(e.value)}"
+           f"{w.value(e.old)} {w.lx.arrow} {w.value(e.value)}"
 
 
 def _diff_lines(w: _Words, d: Diff, pad: str) -> list[str]:
-    lines = [f"{pad}{w.ui('decision')}: {w.decision(d.decision_before)} → "
+    lines = [f"{pad}{w.ui('decision')}: {w.decision(d.decision_before)} {w.lx.arrow} "
              f"{w.decision(d.decision_after)}"]
     if not d.changed:
         lines.append(f"{pad}{w.ui('explain_nothing_changed')}")
@@ -1024,12 +1046,13 @@ def _diff_lines(w: _Words, d: Diff, pad: str) -> list[str]:
     for sid in d.steps_lost:
         lines.append(f"{pad}{w.ui('next_steps')} − {w.label(_step_fact(w), sid)}")
     if d.plan_before != d.plan_after:
-        lines.append(f"{pad}{w.ui('plan')}: {_plan(w, d.plan_before)} → {_plan(w, d.plan_after)}")
+        lines.append(f"{pad}{w.ui('plan')}: {_plan(w, d.plan_before)} {w.lx.arrow} "
+                     f"{_plan(w, d.plan_after)}")
     elif d.plan:
         for c in d.plan:
-            subject = f": {c.subject}" if c.subject else ""
+            subject = f": {w.lx.isolate(c.subject)}" if c.subject else ""
             lines.append(f"{pad}{w.ui('plan')} · {w.label(_plan_fact(w), c.id)}{subject}: "
-                         f"{_day(c.before)} → {_day(c.after)}")
+                         f"{_day(w, c.before)} {w.lx.arrow} {_day(w, c.after)}")
     return lines
 
 
@@ -1053,11 +1076,11 @@ def _plan_fact(w: _Words) -> str:
 def _plan(w: _Words, dates: tuple[dt.date | None, dt.date | None] | None) -> str:
     if dates is None:
         return w.ui("explain_no_plan")
-    return f"{w.ui('notify_on')} {_day(dates[0])} · {w.ui('end_on')} {_day(dates[1])}"
+    return f"{w.ui('notify_on')} {_day(w, dates[0])} · {w.ui('end_on')} {_day(w, dates[1])}"
 
 
-def _day(d: dt.date | None) -> str:
-    return d.isoformat() if d else "—"
+def _day(w: _Words, d: dt.date | None) -> str:
+    return w.lx.date(d) if d else "—"
 
 
 def render_what_if(kb: KnowledgeBase, wi: WhatIf, lang: str = "en") -> str:
@@ -1065,7 +1088,7 @@ def render_what_if(kb: KnowledgeBase, wi: WhatIf, lang: str = "en") -> str:
     w = _Words(kb, lang)
     a = wi.before
     lines = [w.ui("explain_what_if_title"),
-             f"{a.client} — {w.ui('as_of')} {a.case.as_of.isoformat()}",
+             f"{w.lx.isolate(a.client)} — {w.ui('as_of')} {w.lx.date(a.case.as_of)}",
              w.ui("explain_changes_made")]
     lines += [f"  {i}. {describe_edit(kb, e, lang)}" for i, e in enumerate(wi.edits, 1)]
     lines.append("")
@@ -1080,8 +1103,8 @@ def render_flip(kb: KnowledgeBase, fr: FlipResult, lang: str = "en") -> str:
     titles = {e.id: kb.text(e.title, lang) for e in load_editable(kb)}
     target = w.decision(fr.target) if fr.target else w.ui("explain_any_other")
     lines = [w.ui("explain_flip_title"),
-             f"{a.client} — {w.ui('as_of')} {a.case.as_of.isoformat()} — "
-             f"{w.decision(a.decision)} → {target}"]
+             f"{w.lx.isolate(a.client)} — {w.ui('as_of')} {w.lx.date(a.case.as_of)} — "
+             f"{w.decision(a.decision)} {w.lx.arrow} {target}"]
     for n, f in enumerate(fr.flips, 1):
         lines.append("")
         lines.append(w.ui("explain_option", n=n, count=len(f.edits),

@@ -166,3 +166,24 @@ def test_why_not_default_is_short_and_says_nothing_twice(case: Any, lang: str) -
         assert len(full.split("\n")) > len(lines)
         data = why_not_dict(a.kb, wn, lang)
         assert data["answer"] and data["goals"]  # the JSON keeps the whole tree too
+
+
+def test_report_and_case_graph_show_the_attempts_between_flags_and_decision() -> None:
+    from partways.diagram import case_view
+    from partways.report import render_html
+
+    a = assessed("acme-late-payer.yaml")
+    html = render_html(a, "en", graph=False)
+    attempts = ["Talk frankly about the problems (6 April 2026): failed",
+                "Start afresh with a new agreement (1 July 2026): failed"]
+    for title in attempts:
+        assert title in html
+    g = case_view(a, "en")
+    layer = {n: d["layer"] for n, d in g.nodes(data=True)}
+    shown = {d["label"] for n, d in g.nodes(data=True) if d.get("fact") == "attempt"}
+    assert set(attempts) <= shown
+    for title in attempts:  # linked from a red flag, and on to the decision
+        assert any(d.get("fact") == "attempt" and d["label"] == title
+                   and any(layer[u] == "signal" for u in g.predecessors(n))
+                   and any(layer[v] == "decision" for v in g.successors(n))
+                   for n, d in g.nodes(data=True))
