@@ -330,6 +330,8 @@ def _shown(w: _Words, fact_type: str, checks: Iterable[Check], fact: FactRef | N
             continue
         if c.held and derived and c.op == "eq" and isinstance(c.required, bool):
             continue  # an engine flag of a derived fact (a measure that indicates a sign)
+        if c.ref and c.required is None:
+            continue  # a test against a premise that is not there: that premise says it
         out.append(c)
     return out
 
@@ -426,8 +428,10 @@ def why_summary(kb: KnowledgeBase, why: Why, lang: str = "en") -> list[str]:
     reasons = list(dict.fromkeys(s.rule for s in node.supports))
     kind = kb.outputs["decision"].get("concept", "")
     c = kb.concept(kind, why.decision)
+    lead = f"explain_lead_{why.decision}"  # "Ending the relationship is advised"
     lines = [w.ui("explain_summary_lead",
-                  decision=kb.text(c.title, lang) if c else why.decision,
+                  decision=w.ui(lead) if lead in kb.ui else
+                  (kb.text(c.title, lang) if c else why.decision),
                   reasons=w.semi().join(w.rule_title(r) for r in reasons))]
     flags: dict[str, FactRef] = {}
     found: dict[str, FactRef] = {}
@@ -737,8 +741,9 @@ def render_why_not(kb: KnowledgeBase, wn: WhyNot, lang: str = "en", *,
              f"{w.lx.isolate(wn.subject)} — {w.ui('as_of')} {w.lx.date(wn.as_of)} — "
              f"{w.ui('explain_current_decision')}: {w.decision(wn.decision)}", ""]
     if full:
+        seen: set[tuple[Any, ...]] = set()
         for g in wn.goals:
-            _goal(w, g, 0, lines, wn.depth)
+            _goal(w, g, 0, lines, wn.depth, seen)
             lines.append("")
     else:
         out: list[Line] = []
@@ -934,8 +939,16 @@ def _need(w: _Words, fact_type: str, c: Constraint, *, held: bool = False) -> st
     return f"{what} — {need}" if what else need
 
 
-def _goal(w: _Words, g: Goal, depth: int, lines: list[str], bound: int) -> None:
+def _goal(w: _Words, g: Goal, depth: int, lines: list[str], bound: int,
+          seen: set[tuple[Any, ...]] | None = None) -> None:
     pad = "  " * depth
+    seen = set() if seen is None else seen
+    key = (g.fact_type, g.constraints, g.kind)
+    if key in seen and (g.attempts or g.kind == "computed"):
+        lines.append(f"{pad}{w.ui('explain_needed', what=_wanted(w, g))} "
+                     f"{w.ui('explain_see_above')}")
+        return
+    seen.add(key)
     lines.append(f"{pad}{w.ui('explain_needed', what=_wanted(w, g))}")
     if g.present and g.kind != "computed":
         lines.append(f"{pad}  {w.ui('explain_already_holds')}")
@@ -971,7 +984,7 @@ def _goal(w: _Words, g: Goal, depth: int, lines: list[str], bound: int) -> None:
         for p in att.premises:
             _premise_line(w, p, depth + 2, lines)
             if p.goal is not None and not p.held and p.goal.kind != "computed":
-                _goal(w, p.goal, depth + 3, lines, bound)
+                _goal(w, p.goal, depth + 3, lines, bound, seen)
 
 
 def _premise_line(w: _Words, p: Premise, depth: int, lines: list[str]) -> None:
@@ -979,7 +992,8 @@ def _premise_line(w: _Words, p: Premise, depth: int, lines: list[str]) -> None:
     pad = "  " * depth
     mark = _OK if p.held else _NO
     if p.negated:
-        lines.append(f"{pad}{mark} " + w.ui("explain_must_be_none", what=_looked_for(w, p)))
+        key = "explain_must_be_none" if p.blocking else "explain_none_as_needed"
+        lines.append(f"{pad}{mark} " + w.ui(key, what=_looked_for(w, p)))
         for b in p.blocking:
             lines.append(f"{pad}    – {describe(w, b)}")
         return
