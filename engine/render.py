@@ -5,6 +5,7 @@ Rendering reads the assessment and the KB's texts; it computes nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from .assessment import Assessment
@@ -70,8 +71,15 @@ def _concept_title(kb: KnowledgeBase, key: str, lang: str) -> str | None:
             return kb.text(items[key].title, lang)
     return None
 def _is_date(value: str) -> bool:
-    return len(value) == 10 and value[4] == "-" and value[7] == "-" and \
-        value.replace("-", "").isdigit()
+    """A real ISO date (free text such as ``2026-13-01`` only looks like one)."""
+    if not (len(value) == 10 and value[4] == "-" and value[7] == "-"
+            and value.replace("-", "").isdigit()):
+        return False
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def render_text(a: Assessment, lang: str = "en") -> str:
