@@ -45,10 +45,11 @@ Runner = Callable[[Program, FactBase], Trace]
 
 def runners() -> dict[str, Runner]:
     """The inference backends this installation has, by name."""
-    from partways.inference import run
+    from partways.inference import durable_problem, run_durable, run_python
     from partways.reference import run_reference
 
-    return {"durable": run, "reference": run_reference}
+    out: dict[str, Runner] = {} if durable_problem() else {"durable": run_durable}
+    return {**out, "python": run_python, "reference": run_reference}
 
 
 def backends() -> list[str]:
@@ -198,7 +199,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2000, help="generated cases")
     ap.add_argument("--rounds", type=int, default=3, help="timed runs (the median is shown)")
     ap.add_argument("--engine", action="append", choices=backends(),
-                    help="backend(s) to measure (default: every one available)")
+                    help="backend(s) to measure (default: durable where it imports, and "
+                         "python; 'reference' is the plain oracle)")
     ap.add_argument("--workers", type=int, default=0, help="also time a process pool")
     ap.add_argument("--soak", type=int, default=0, help="also assess this many for RSS")
     ap.add_argument("--no-stages", action="store_true", help="headline only")
@@ -208,7 +210,7 @@ def main() -> None:
     program = partways.program_for(kb)
     data = make_cases(args.n)
     examples = sorted(p for p in (ROOT / "examples").glob("*") if p.suffix in (".yaml", ".json"))
-    engines = args.engine or backends()
+    engines = args.engine or [b for b in backends() if b != "reference"]
     print(f"python {sys.version.split()[0]}  rules: {len(kb.rules)}  strata: "
           f"{program.max_stratum + 1}  generated cases: {args.n}  examples: {len(examples)}  "
           f"rounds: {args.rounds} (median)  cores: {os.cpu_count()}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,6 +15,7 @@ import click
 
 import partways
 from partways import Assessment, KnowledgeBase, PartwaysError
+from partways.lang import fit_width
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -136,6 +139,54 @@ def emit(text: str, output: Path | None = None) -> None:
         click.echo(text, nl=False)
     else:
         write_output(output, text.encode("utf-8"))
+
+
+def width_option(f: F) -> F:
+    return click.option(
+        "--width", type=click.IntRange(0, 1000), default=None, metavar="COLUMNS",
+        help="Wrap the text to this many columns (0: do not wrap). Default: the terminal's "
+             "width ($COLUMNS), no wrapping when the output is a file or a pipe.")(f)
+
+
+def terminal_width(width: int | None, output: Path | None) -> int | None:
+    """The width to wrap text output to: ``--width``, else $COLUMNS, else the terminal's
+    width when standard output is a terminal; ``None`` (no wrapping) for a file or pipe."""
+    if width is not None:
+        return width or None
+    if output is not None:
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit():
+        return int(columns)
+    if _stdout_is_terminal():
+        return shutil.get_terminal_size().columns
+    return None
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def decision_prefixes(kb: KnowledgeBase, lang: str) -> tuple[str, ...]:
+    """The starts of the lines that state a decision (emphasised on a terminal)."""
+    return tuple(f"{kb.ui_text(key, lang)}:" for key in ("decision", "exit_decision")
+                 if key in kb.ui)
+
+
+def show(text: str, output: Path | None, width: int | None,
+         emphasis: tuple[str, ...] = ()) -> None:
+    """Print readable text: wrapped to the terminal (or ``--width``), the lines starting
+    with an ``emphasis`` prefix (the decision) in bold, colour only on a terminal and never
+    under $NO_COLOR. A file gets the plain text."""
+    text = fit_width(text, terminal_width(width, output))
+    if output is not None:
+        write_output(output, text.encode("utf-8"))
+        return
+    colour = _stdout_is_terminal() and not os.environ.get("NO_COLOR")
+    if colour and emphasis:
+        text = "\n".join(click.style(line, bold=True) if line.lstrip().startswith(emphasis)
+                         else line for line in text.split("\n"))
+    click.echo(text, nl=False, color=colour)
 
 
 def write_output(output: Path, data: bytes) -> None:

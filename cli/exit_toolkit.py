@@ -25,11 +25,14 @@ from partways.plan_render import FORMATS
 from .common import (
     assess_cli,
     case_argument,
+    decision_prefixes,
     emit,
     kb_option,
     lang_option,
     load_kb,
+    show,
     user_errors,
+    width_option,
     write_output,
 )
 
@@ -45,8 +48,9 @@ _output_option = click.option(
 @lang_option
 @_output_option
 @kb_option
+@width_option
 def plan(case: Path, fmt: str, lang: str, output: Path | None,
-         overlays: tuple[Path, ...]) -> None:
+         overlays: tuple[Path, ...], width: int | None) -> None:
     """The dated exit checklist of CASE, each step with its guidance id.
 
     For a decision that does not end the relationship, prints the decision and
@@ -60,6 +64,9 @@ def plan(case: Path, fmt: str, lang: str, output: Path | None,
         text = render_plan(a, fmt, lang)
     if fmt == "ics" and output is not None:
         write_output(output, text.encode("utf-8"))  # keep the CRLF line ends iCalendar needs
+        return
+    if fmt == "text":
+        show(text, output, width, decision_prefixes(a.kb, lang))
         return
     emit(text, output)
 

@@ -22,7 +22,17 @@ from partways.render_explain import (
     why_not_dict,
 )
 
-from .common import assess_cli, case_argument, emit, kb_option, lang_option, user_errors
+from .common import (
+    assess_cli,
+    case_argument,
+    decision_prefixes,
+    emit,
+    kb_option,
+    lang_option,
+    show,
+    user_errors,
+    width_option,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,8 +55,9 @@ def _output_option(f: F) -> F:
 @lang_option
 @_output_option
 @kb_option
+@width_option
 def why(case: Path, node: str | None, fmt: str, lang: str, output: Path | None,
-        overlays: tuple[Path, ...]) -> None:
+        overlays: tuple[Path, ...], width: int | None) -> None:
     """Why CASE got its decision (or why NODE was concluded), down to the evidence.
 
     NODE is a signal, step or plan step name (late_payment), type:name
@@ -55,8 +66,8 @@ def why(case: Path, node: str | None, fmt: str, lang: str, output: Path | None,
     a = assess_cli(case, overlays)
     with user_errors():
         tree = a.why(node)
-        emit(to_json(why_dict(a.kb, tree, lang)) if fmt == "json"
-             else render_why(a.kb, tree, lang), output)
+        _out(a, fmt, lang, output, width, lambda: to_json(why_dict(a.kb, tree, lang)),
+             lambda: render_why(a.kb, tree, lang))
 
 
 @click.command("why-not")
@@ -71,8 +82,9 @@ def why(case: Path, node: str | None, fmt: str, lang: str, output: Path | None,
 @lang_option
 @_output_option
 @kb_option
+@width_option
 def why_not(case: Path, target: str, depth: int, full: bool, fmt: str, lang: str,
-            output: Path | None, overlays: tuple[Path, ...]) -> None:
+            output: Path | None, overlays: tuple[Path, ...], width: int | None) -> None:
     """Why CASE did not lead to TARGET, and what it would take.
 
     TARGET is a decision (terminate), a signal or step name, or type:name. The text
@@ -82,8 +94,8 @@ def why_not(case: Path, target: str, depth: int, full: bool, fmt: str, lang: str
     a = assess_cli(case, overlays)
     with user_errors():
         tree = a.why_not(target, depth=depth)
-        emit(to_json(why_not_dict(a.kb, tree, lang)) if fmt == "json"
-             else render_why_not(a.kb, tree, lang, full=full), output)
+        _out(a, fmt, lang, output, width, lambda: to_json(why_not_dict(a.kb, tree, lang)),
+             lambda: render_why_not(a.kb, tree, lang, full=full))
 
 
 @click.command("what-if")
@@ -105,9 +117,11 @@ def why_not(case: Path, target: str, depth: int, full: bool, fmt: str, lang: str
 @lang_option
 @_output_option
 @kb_option
+@width_option
 def what_if(case: Path, add_events: tuple[str, ...], remove_events: tuple[str, ...],
             remediations: tuple[str, ...], sets: tuple[str, ...], policies: tuple[str, ...],
-            fmt: str, lang: str, output: Path | None, overlays: tuple[Path, ...]) -> None:
+            fmt: str, lang: str, output: Path | None, overlays: tuple[Path, ...],
+            width: int | None) -> None:
     """Re-assess CASE with some changes and show what differs."""
     if not (add_events or remove_events or remediations or sets or policies):
         raise click.UsageError("give at least one change (--add-event, --remove-event, "
@@ -119,8 +133,8 @@ def what_if(case: Path, add_events: tuple[str, ...], remove_events: tuple[str, .
                     *(("remediation", t) for t in remediations)],
             remove=[("event", r) for r in remove_events], sets=sets, policy=policies)
         result = partways.what_if(a, edits)
-        emit(to_json(what_if_dict(a.kb, result, lang)) if fmt == "json"
-             else render_what_if(a.kb, result, lang), output)
+        _out(a, fmt, lang, output, width, lambda: to_json(what_if_dict(a.kb, result, lang)),
+             lambda: render_what_if(a.kb, result, lang))
 
 
 @click.command()
@@ -138,11 +152,21 @@ def what_if(case: Path, add_events: tuple[str, ...], remove_events: tuple[str, .
 @lang_option
 @_output_option
 @kb_option
+@width_option
 def flip(case: Path, target: str | None, max_size: int, k: int, seconds: float, fmt: str,
-         lang: str, output: Path | None, overlays: tuple[Path, ...]) -> None:
+         lang: str, output: Path | None, overlays: tuple[Path, ...], width: int | None) -> None:
     """The smallest changes to CASE that would change its decision."""
     a = assess_cli(case, overlays)
     with user_errors():
         result = partways.flip(a, to=target, max_size=max_size, k=k, seconds=seconds)
-        emit(to_json(flip_dict(a.kb, result, lang)) if fmt == "json"
-             else render_flip(a.kb, result, lang), output)
+        _out(a, fmt, lang, output, width, lambda: to_json(flip_dict(a.kb, result, lang)),
+             lambda: render_flip(a.kb, result, lang))
+
+
+def _out(a: partways.Assessment, fmt: str, lang: str, output: Path | None,
+         width: int | None, as_json: Callable[[], str], as_text: Callable[[], str]) -> None:
+    """JSON as it is; text wrapped to the terminal with the decision emphasised."""
+    if fmt == "json":
+        emit(as_json(), output)
+    else:
+        show(as_text(), output, width, decision_prefixes(a.kb, lang))

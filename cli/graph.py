@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -21,6 +22,7 @@ from .common import (
     write_output,
 )
 
+BINARY_FORMATS = ("png",)
 _SUFFIXES = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".mermaid": "mermaid",
              ".json": "json", ".graphml": "graphml", ".svg": "svg", ".png": "png"}
 
@@ -32,6 +34,17 @@ def _format(fmt: str | None, output: Path | None) -> str:
     if output is not None and output.suffix.lower() in _SUFFIXES:
         return _SUFFIXES[output.suffix.lower()]
     return "dot"
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _refuse_binary_to_terminal(fmt: str, output: Path | None) -> None:
+    """A PNG is bytes: written to a terminal it is noise (and can upset the terminal)."""
+    if output is None and fmt in BINARY_FORMATS and _stdout_is_terminal():
+        raise click.UsageError(f"{fmt} is a binary format: write it to a file with -o FILE "
+                               "or redirect standard output")
 
 
 def _write(data: bytes, output: Path | None) -> None:
@@ -73,6 +86,7 @@ def rules(output: Path | None, fmt: str | None, lang: str, overlays: tuple[Path,
                     raise click.BadParameter(
                         f"unknown layer '{layer}' (one of {', '.join(known)})"
                         f"{did_you_mean(layer, known)}", param_hint="--layer")
+        _refuse_binary_to_terminal(_format(fmt, output), output)
         g = rule_graph(kb, lang, layers=layers or None)
         data = render(g, _format(fmt, output))
     _write(data, output)
@@ -91,6 +105,7 @@ def rules(output: Path | None, fmt: str | None, lang: str, overlays: tuple[Path,
 def case(case: Path, output: Path | None, fmt: str | None, lang: str,
          overlays: tuple[Path, ...], why_not: str | None, depth: int, no_merge: bool) -> None:
     """One case's decision graph: evidence -> signals -> remediation -> decision -> plan."""
+    _refuse_binary_to_terminal(_format(fmt, output), output)
     a = assess_cli(case, overlays)
     with user_errors():
         g = case_view(a, lang, why_not=why_not, depth=depth, merge=not no_merge)

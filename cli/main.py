@@ -2,17 +2,101 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
+from typing import Any
 
 import click
 
 from partways import __version__
 from partways.render import render_text
 
-from .common import LANGS, JsonErrorsGroup, assess_cli, case_argument, emit, kb_option
+from .common import (
+    LANGS,
+    JsonErrorsGroup,
+    assess_cli,
+    case_argument,
+    decision_prefixes,
+    emit,
+    kb_option,
+    show,
+    width_option,
+)
+
+# Commands imported only when they run (a cold `partways assess` or `--help` imports no
+# templates, calendars, Graphviz, explanations or lint): name -> (module under
+# partways.cli, attribute, the short help `--help` lists; tests/test_cli_lazy.py keeps it
+# equal to the command's own).
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "batch": ("batch", "batch",
+              "Assess a client book: folders of case files, JSONL files (one case a line) or "
+              "a CSV export (a folder holding clients.csv, or clients.csv itself; see "
+              "docs/CSV.md)."),
+    "check": ("contract", "check",
+              "List EVERY problem of each CASE (not only the first); exit 1 if any has one."),
+    "flip": ("explain", "flip", "The smallest changes to CASE that would change its decision."),
+    "graph": ("graph", "graph", "Draw the knowledge base, or one case's decision, as a graph."),
+    "import": ("batch", "import_cmd",
+               "Turn a CSV export (a folder with clients.csv, events.csv, remediation.csv, or "
+               "clients.csv itself) into one case file per client, ready for `partways "
+               "assess`."),
+    "kb": ("kb", "kb",
+           "Check the knowledge base: lint it, measure which rules a corpus exercises."),
+    "letter": ("exit_toolkit", "letter",
+               "A draft of the message that ends the relationship described in CASE."),
+    "log": ("exit_toolkit", "log",
+            "Append dated entries to the case file CASE, keeping its comments and layout."),
+    "plan": ("exit_toolkit", "plan",
+             "The dated exit checklist of CASE, each step with its guidance id."),
+    "report": ("report", "report",
+               "An HTML report of CASE: decision, signals, steps, dated plan, explanation and "
+               "the decision graph, in one file that needs no network and prints well."),
+    "schema": ("contract", "schema",
+               "Print the JSON Schema (2020-12) of the case format or of the assessment JSON."),
+    "serve": ("serve", "serve",
+              "Serve the HTTP API (OpenAPI at /docs and /openapi.json)."),
+    "what-if": ("explain", "what_if", "Re-assess CASE with some changes and show what differs."),
+    "why": ("explain", "why",
+            "Why CASE got its decision (or why NODE was concluded), down to the evidence."),
+    "why-not": ("explain", "why_not", "Why CASE did not lead to TARGET, and what it would take."),
+}
 
 
-@click.group(cls=JsonErrorsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(JsonErrorsGroup):
+    """The ``partways`` group, importing each command of :data:`LAZY_COMMANDS` on use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        cmd = super().get_command(ctx, cmd_name)
+        if cmd is None and cmd_name in LAZY_COMMANDS:
+            module, attr, _ = LAZY_COMMANDS[cmd_name]
+            cmd = getattr(import_module(f"partways.cli.{module}"), attr)
+            self.add_command(cmd, cmd_name)
+        return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help`` from the table (loading no command)."""
+        names = [n for n in self.list_commands(ctx)
+                 if n in self.commands or n in LAZY_COMMANDS]
+        rows: list[tuple[str, Any]] = []
+        limit = formatter.width - 6 - max((len(n) for n in names), default=0)
+        for name in names:
+            cmd = self.commands.get(name)
+            if cmd is not None:
+                if cmd.hidden:
+                    continue
+                rows.append((name, cmd.get_short_help_str(limit)))
+            else:
+                stand_in = click.Command(name, help=LAZY_COMMANDS[name][2])
+                rows.append((name, stand_in.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="partways")
 @click.option("--engine", type=click.Choice(["durable", "python"]), default=None,
               help="Inference backend: durable_rules, or the compiled pure-Python one (same "
@@ -37,40 +121,16 @@ def main(ctx: click.Context, engine: str | None) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output.")
 @kb_option
+@width_option
 def assess(case: Path, fmt: str, lang: str, output: Path | None,
-           overlays: tuple[Path, ...]) -> None:
+           overlays: tuple[Path, ...], width: int | None) -> None:
     """Assess CASE (a YAML or JSON case file, or - for standard input)."""
     a = assess_cli(case, overlays)
-    emit(a.to_json(lang) if fmt == "json" else render_text(a, lang), output)
+    if fmt == "json":
+        emit(a.to_json(lang), output)
+    else:
+        show(render_text(a, lang), output, width, decision_prefixes(a.kb, lang))
 
-
-from .graph import graph  # noqa: E402  (registered after main is defined)
-from .report import report  # noqa: E402
-
-main.add_command(graph)
-main.add_command(report)
-
-from .kb import kb as kb_group  # noqa: E402  (registered after main is defined)
-
-main.add_command(kb_group)
-
-from .explain import flip, what_if, why, why_not  # noqa: E402  (registered after main)
-
-main.add_command(why)
-main.add_command(why_not)
-main.add_command(what_if)
-main.add_command(flip)
-
-from .exit_toolkit import letter, log, plan  # noqa: E402  (registered after main)
-
-main.add_command(plan)
-main.add_command(letter)
-main.add_command(log)
-
-from .contract import check, schema  # noqa: E402  (registered after main)
-
-main.add_command(check)
-main.add_command(schema)
 
 if __name__ == "__main__":
     main()

@@ -10,6 +10,9 @@ The public API::
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .api import (
     assess,
     assess_case,
@@ -21,10 +24,6 @@ from .api import (
 )
 from .assessment import Assessment, Finding, Plan, PlanStep, Step
 from .case import Case, case_from_data, load_case, parse_case
-from .contract import decision_id, kb_digest, schema, schema_text
-from .coverage import Coverage, rule_coverage
-from .diagram import case_view
-from .diagram import render as render_diagram
 from .errors import (
     CaseError,
     InferenceError,
@@ -34,17 +33,48 @@ from .errors import (
     QueryError,
     Source,
 )
-from .explain import Why, WhyNot
-from .journal import log_entries
 from .knowledge import KnowledgeBase, load_kb
-from .letters import find_forbidden, letter_channels, render_letter
-from .lint import LintReport, Problem, lint_kb
-from .plan_render import no_plan_message, plan_items, render_plan
-from .reference import assess_reference
-from .report import render_html
-from .rulegraph import rule_graph
 from .version import SCHEMA_VERSION, __version__
-from .whatif import Edit, FlipResult, WhatIf, flip, what_if
+
+# Imported on first use (cold start: assessing a case needs none of them).
+_LAZY = {
+    "decision_id": "contract", "kb_digest": "contract", "schema": "contract",
+    "schema_text": "contract", "Coverage": "coverage", "rule_coverage": "coverage",
+    "case_view": "diagram", "render_diagram": "diagram:render", "Why": "explain",
+    "WhyNot": "explain", "log_entries": "journal", "find_forbidden": "letters",
+    "letter_channels": "letters", "render_letter": "letters", "LintReport": "lint",
+    "Problem": "lint", "lint_kb": "lint", "no_plan_message": "plan_render",
+    "plan_items": "plan_render", "render_plan": "plan_render",
+    "assess_reference": "reference", "render_html": "report", "rule_graph": "rulegraph",
+    "Edit": "whatif", "FlipResult": "whatif", "WhatIf": "whatif", "flip": "whatif",
+    "what_if": "whatif",
+}
+
+if TYPE_CHECKING:
+    from .contract import decision_id, kb_digest, schema, schema_text
+    from .coverage import Coverage, rule_coverage
+    from .diagram import case_view
+    from .diagram import render as render_diagram
+    from .explain import Why, WhyNot
+    from .journal import log_entries
+    from .letters import find_forbidden, letter_channels, render_letter
+    from .lint import LintReport, Problem, lint_kb
+    from .plan_render import no_plan_message, plan_items, render_plan
+    from .reference import assess_reference
+    from .report import render_html
+    from .rulegraph import rule_graph
+    from .whatif import Edit, FlipResult, WhatIf, flip, what_if
+
+
+def __getattr__(name: str) -> Any:
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module 'partways' has no attribute {name!r}")
+    module, _, attr = where.partition(":")
+    value = getattr(import_module(f".{module}", __name__), attr or name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "SCHEMA_VERSION",

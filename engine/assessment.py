@@ -5,20 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
-
-import networkx as nx
 
 from ._json import dumps_sorted
 from .case import Case
 from .contract import stamp
 from .errors import InferenceError
-from .graph import ancestors_in, decision_graph, node_link
+from .graph import LightGraph, ancestors_in, light_graph, node_link
 from .inference import Program, Trace
 from .knowledge import KnowledgeBase
 from .records import Record
 
 if TYPE_CHECKING:  # explain imports this module; import it lazily at run time
+    import networkx as nx
+
     from .explain import Why, WhyNot
 
 SEVERITY_ORDER = {"info": 0, "minor": 1, "serious": 2, "critical": 3}
@@ -71,13 +72,18 @@ class Assessment:
     case: Case
     program: Program
     trace: Trace
-    graph: nx.DiGraph
+    light: LightGraph  # the decision graph as plain dicts (``graph``: as networkx)
     decision: str
     decision_node: str | None
     signals: tuple[Finding, ...]
     next_steps: tuple[Step, ...]
     plan: Plan | None
     milestones: Mapping[str, dt.date] = field(default_factory=dict)
+
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        """The decision graph as a ``networkx.DiGraph`` (built on first use)."""
+        return self.light.to_networkx()
 
     @property
     def client(self) -> str:
@@ -88,10 +94,10 @@ class Assessment:
         """The rule whose conclusion became the decision (the one-line reason)."""
         if self.decision_node is None:
             return None
-        preds = sorted(self.graph.predecessors(self.decision_node))
-        cands = [p for p in preds if self.graph.nodes[p]["fact"] ==
+        preds = sorted(self.light.predecessors(self.decision_node))
+        cands = [p for p in preds if self.light.nodes[p]["fact"] ==
                  self.kb.outputs["decision"]["candidate"]]
-        return str(self.graph.nodes[cands[0]]["rule"]) if cands else None
+        return str(self.light.nodes[cands[0]]["rule"]) if cands else None
 
     def to_dict(self, lang: str = "en") -> dict[str, Any]:
         """The assessment JSON (``partways schema assessment``, docs/CASE_FORMAT.md)."""
@@ -143,7 +149,7 @@ class Assessment:
             **({"uncounted": self.uncounted()} if "uncounted" in out else {}),
             "parameters": dict(sorted(self.trace.params.items())),
             "lang": lang,
-            "graph": node_link(self.graph),
+            "graph": node_link(self.light),
             **stamp(kb, self.case),
         }
 
@@ -164,8 +170,8 @@ class Assessment:
         rows: dict[tuple[str, str], dict[str, Any]] = {}
         for f in self.trace.conclusions(spec["fact"]) if spec else ():
             extra = {k: v for k, v in f.items() if k not in ("fact", "id", "count")}
-            for ev in ancestors_in(self.graph, f["id"], ["evidence"]):
-                node = self.graph.nodes[ev]
+            for ev in ancestors_in(self.light, f["id"], ["evidence"]):
+                node = self.light.nodes[ev]
                 ft = self.kb.fact_types.get(node["fact"])
                 field_name = ft.label_field if ft and ft.label_field else "fact"
                 key = (field_name, str(node.get(field_name, node["fact"])))
@@ -198,7 +204,7 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
     """Read the KB's outputs off a finished trace."""
     kb = program.kb
     out = kb.outputs
-    g = decision_graph(kb, trace)
+    g = light_graph(kb, trace)
     dec = out["decision"]
     decided = trace.conclusions(dec["fact"])
     values = sorted({f[dec["field"]] for f in decided})

@@ -25,7 +25,7 @@ import re
 import shutil
 import subprocess
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import networkx as nx
@@ -36,7 +36,15 @@ from .errors import PartwaysError
 from .explain import Check, FactRef, Goal, Premise
 from .expr import MISSING
 from .knowledge import KnowledgeBase
-from .rulegraph import layer_order, layer_title, rule_graph, value_title
+from .lang import for_kb
+from .rulegraph import (
+    layer_order,
+    layer_overview,
+    layer_title,
+    rule_graph,
+    type_title,
+    value_title,
+)
 from .textsafe import visible
 
 TEXT_FORMATS = ("dot", "mermaid", "json", "graphml")
@@ -86,8 +94,10 @@ def case_view(a: Assessment, lang: str = "en", *, why_not: str | None = None,
     True
     """
     kb = a.kb
+    lx = for_kb(kb, lang)
     src = a.graph
     alias = _merged(a) if merge else {n: n for n in src}
+    primary = _primary_facts(kb)
     g = nx.DiGraph()
     for n in sorted(src):
         rep = alias[n]
@@ -102,10 +112,24 @@ def case_view(a: Assessment, lang: str = "en", *, why_not: str | None = None,
         fact = d.get("fact", "")
         ft = kb.fact_types.get(fact)
         has_value = bool(ft and ft.label_field and ft.label_field in d)
-        label = value_title(kb, fact, d["label"], lang) if has_value else \
-            kb.ui_text(f"fact_{fact}", lang) if f"fact_{fact}" in kb.ui else d["label"]
-        note = d.get("date", "") if d["layer"] == "evidence" else ""
-        note = " · ".join(x for x in (str(note), d["label"] if label != d["label"] else "")
+        templated = f"explain_title_{fact}" in kb.ui  # the KB's title says it all
+        if templated:
+            label = _fact_title(kb, fact, d, lang) or type_title(kb, fact, lang)
+        elif has_value:
+            label = value_title(kb, fact, d["label"], lang)
+            if ft is not None and ft.derived and fact not in primary:
+                # a state of another fact (an active red flag, a proposed decision): say
+                # which, so it does not read as the same node twice
+                label = f"{type_title(kb, fact, lang)}: {label}"
+        elif d["layer"] == "evidence" and fact in kb.fact_types and d["label"] != fact:
+            label = str(d["label"])  # a deliverable by its name, as the case wrote it
+        else:
+            label = type_title(kb, fact, lang)
+        date = d.get("date", "") if d["layer"] == "evidence" else ""
+        shown_id = d["label"] if lang == "en" and label != d["label"] and not templated \
+            else ""
+        note = " · ".join(x for x in (lx.date(str(date)) if date else "", shown_id,
+                                      *(() if templated else _named_fields(a, n, ft, lang)))
                           if x)
         tip = n if not d.get("rule") else f"{n} ← {d['rule']}"
         g.add_node(rep, kind="value" if has_value else "fact", layer=d["layer"], label=label,
@@ -126,6 +150,44 @@ def case_view(a: Assessment, lang: str = "en", *, why_not: str | None = None,
     g.graph["layer_titles"] = {x: layer_title(kb, x, lang) for x in g.graph["layers"]}
     g.graph["name"] = a.client
     return g
+
+
+def _primary_facts(kb: KnowledgeBase) -> set[str]:
+    """The fact types the KB's outputs are made of, plus those named like a concept kind:
+    their nodes are titled by their value alone."""
+    out = {"metric", *(k for k in kb.fact_types if k in kb.concepts)}
+    for name in ("decision", "steps", "plan_steps", "milestones"):
+        specs = kb.outputs.get(name) or []
+        for spec in specs if isinstance(specs, list) else [specs]:
+            out.add(str(spec.get("fact", "")))
+    return out
+
+
+def _named_fields(a: Assessment, node: str, ft: Any, lang: str) -> list[str]:
+    """The titles of a derived fact's other fields that name a concept (the red flag and
+    the step of a repair attempt), so equal labels stay apart."""
+    fact = a.trace.facts.get(node)
+    if fact is None or ft is None or not ft.derived:
+        return []
+    out = []
+    for key in sorted(fact):
+        value = fact[key]
+        if key in ("fact", "id", "sid", ft.label_field) or not isinstance(value, str):
+            continue
+        title = value_title(a.kb, "", value, lang)
+        if title != value:
+            out.append(title)
+    return out
+
+
+def _fact_title(kb: KnowledgeBase, fact: str, fields: Mapping[str, Any], lang: str
+                ) -> str | None:
+    """A fact's title from the KB's template for its type (an attempt: its step, date and
+    effect), if the KB has one."""
+    from .render_explain import display_value, fact_title
+
+    return fact_title(kb, fact, fields, lang) or (
+        display_value(kb, fields["label"], lang) if "label" in fields else None)
 
 
 def _merged(a: Assessment) -> dict[str, str]:
@@ -165,13 +227,15 @@ def _draw_goal(g: nx.DiGraph, a: Assessment, goal: Goal, lang: str) -> str:
     layer = ft.layer if ft else "evidence"
     named = [c for c in goal.constraints if ft is not None and c.field == ft.label_field
              and c.op == "eq"]
-    label = value_title(kb, goal.fact_type, named[0].value, lang) if named else goal.fact_type
+    label = value_title(kb, goal.fact_type, named[0].value, lang) if named else \
+        type_title(kb, goal.fact_type, lang)
     wanted = "; ".join(_test_text(c.field, c.op, _fmt(c.value)) for c in goal.constraints)
     nid = f"why-not:{goal.fact_type}:{wanted}"
     if nid in g:
         return nid
     g.add_node(nid, kind="missing", layer=layer, label=label,
-               note=f"{goal.fact_type}: {wanted}" if wanted else goal.fact_type,
+               note=(f"{goal.fact_type}: {wanted}" if wanted else goal.fact_type)
+               if lang == "en" else type_title(kb, goal.fact_type, lang),
                tooltip=f"{goal.kind}: {goal.fact_type} {wanted}".strip(), style="dashed",
                fact=goal.fact_type, rule="")
     for attempt in goal.attempts:
@@ -180,7 +244,8 @@ def _draw_goal(g: nx.DiGraph, a: Assessment, goal: Goal, lang: str) -> str:
         if rid not in g:
             rft = kb.fact_types.get(rule.then_fact)
             g.add_node(rid, kind="rule", layer=rft.layer if rft else layer,
-                       label=kb.text(rule.title, lang), note=rule.id,
+                       label=kb.text(rule.title, lang),
+                       note=rule.id if lang == "en" else " ".join(rule.guidance),
                        tooltip=f"{rule.id} · {' '.join(rule.guidance)}", style="dashed",
                        fact="", rule=rule.id)
             for i, prem in enumerate(attempt.premises):
@@ -192,13 +257,18 @@ def _draw_goal(g: nx.DiGraph, a: Assessment, goal: Goal, lang: str) -> str:
 def _draw_premise(g: nx.DiGraph, a: Assessment, rid: str, index: int, prem: Premise,
                   lang: str) -> None:
     """One pattern of a failed rule: a dashed edge from what it matched or missed."""
+    from .render_explain import condition_text, looked_for_text
+
     failing = next((c for c in prem.checks if not c.held), None)
-    text = check_text(failing) if failing is not None else ""
+    text = condition_text(a.kb, prem.fact_type, failing, prem.fact, lang,
+                          a.case.as_of.isoformat(), a.trace.params) \
+        if failing is not None else ""
     if prem.negated:
         if not prem.held and prem.blocking:
             src = _ensure_fact(g, a, prem.blocking[0], lang)
-            g.add_edge(src, rid, style="dashed", label=f"not {prem.fact_type}", failed=True,
-                       rule=rid)
+            g.add_edge(src, rid, style="dashed", label=a.kb.ui_text(
+                "explain_must_be_none", lang).format(what=looked_for_text(a.kb, prem, lang)),
+                failed=True, rule=rid)
         return
     followed = prem.goal is not None and not prem.held and (
         prem.goal.attempts or prem.goal.kind != "derived")
@@ -212,8 +282,10 @@ def _draw_premise(g: nx.DiGraph, a: Assessment, rid: str, index: int, prem: Prem
                    failed=True, rule=rid)
     elif prem.fact is None:
         src = f"{rid}#{index}"
+        missing = type_title(a.kb, prem.fact_type, lang)
         g.add_node(src, kind="condition", layer=g.nodes[rid]["layer"],
-                   label=f"no {prem.fact_type}", note=text, tooltip=text, fact="", rule="")
+                   label=a.kb.ui_text("explain_none_in_case_of", lang).format(what=missing),
+                   note=text, tooltip=text, fact="", rule="")
         g.add_edge(src, rid, style="dashed", label="", failed=True, rule=rid)
 
 
@@ -223,9 +295,11 @@ def _ensure_fact(g: nx.DiGraph, a: Assessment, ref: FactRef, lang: str) -> str:
     if rid in g:
         return str(rid)
     if ref.id not in g:
-        label = value_title(a.kb, ref.type, ref.label, lang) if ref.label else ref.type
+        label = value_title(a.kb, ref.type, ref.label, lang) if ref.label else \
+            type_title(a.kb, ref.type, lang)
         g.add_node(ref.id, kind="value" if ref.label else "fact", layer=ref.layer,
-                   label=label, note=ref.label or "", tooltip=ref.id, fact=ref.type, rule="")
+                   label=label, note=(ref.label or "") if lang == "en" else "",
+                   tooltip=ref.id, fact=ref.type, rule="")
     return ref.id
 
 
@@ -313,7 +387,7 @@ def to_dot(g: nx.DiGraph) -> str:
              fontsize="11", labelloc="t", label=_esc_label(g.graph.get("name", "")),
              tooltip=_esc_label(g.graph.get("name", "") or "partways"), compound="true")
     dot.attr("node", fontname=FONT, fontsize="10", margin="0.08,0.04")
-    dot.attr("edge", fontname=FONT, fontsize="8", color="#5b6b7b", arrowsize="0.6")
+    dot.attr("edge", fontname=FONT, fontsize="9", color="#5b6b7b", arrowsize="0.6")
     titles = g.graph.get("layer_titles", {})
     order = g.graph.get("layers") or layer_order(g)
     ids = stable_ids(g)
@@ -377,7 +451,7 @@ def _html_text(text: str) -> str:
 def _dot_node(d: dict[str, Any]) -> dict[str, str]:
     lines = "<BR/>".join(_html_text(x) for x in _wrap(str(d.get("label", ""))))
     note = _html_text(str(d.get("note", "")))
-    label = f"<{lines}" + (f'<BR/><FONT POINT-SIZE="7" COLOR="#5b6b7b">{note}</FONT>'
+    label = f"<{lines}" + (f'<BR/><FONT POINT-SIZE="9" COLOR="#5b6b7b">{note}</FONT>'
                            if note and note != str(d.get("label")) else "") + ">"
     attrs = dict(_KIND_STYLE.get(d.get("kind", "fact"), _KIND_STYLE["fact"]))
     attrs["label"] = label
@@ -566,22 +640,26 @@ def inline_svg(g: nx.DiGraph) -> str:
     return svg[start:].strip() + "\n"
 
 
-RULE_DIAGRAMS = ("rules.dot", "rules.mmd", "rules.svg")
+RULE_DIAGRAMS = ("rules.dot", "rules.mmd", "rules.svg", "overview.dot", "overview.svg")
 
 
 def rule_diagrams(kb: KnowledgeBase, lang: str = "en", *,
                   names: Iterable[str] = RULE_DIAGRAMS) -> dict[str, bytes]:
-    """The committed diagrams of ``kb`` (``diagrams/rules.*``) by file name."""
-    g = rule_graph(kb, lang)
-    source = to_dot(g)
+    """The committed diagrams of ``kb`` by file name: the whole rule graph
+    (``diagrams/rules.*``) and its overview by layer (``diagrams/overview.*``)."""
+    graphs = {"rules": rule_graph(kb, lang), "overview": layer_overview(kb, lang)}
+    sources = {stem: to_dot(g) for stem, g in graphs.items()}
     out: dict[str, bytes] = {}
     for name in names:
-        if name.endswith(".dot"):
-            out[name] = source.encode("utf-8")
-        elif name.endswith(".mmd"):
-            out[name] = to_mermaid(g).encode("utf-8")
-        elif name.endswith(".svg"):
-            out[name] = run_dot(source, "svg")
+        stem, _, suffix = name.partition(".")
+        if stem not in graphs:
+            raise PartwaysError(f"no diagram named '{name}'")
+        if suffix == "dot":
+            out[name] = sources[stem].encode("utf-8")
+        elif suffix == "mmd":
+            out[name] = to_mermaid(graphs[stem]).encode("utf-8")
+        elif suffix == "svg":
+            out[name] = run_dot(sources[stem], "svg")
         else:
             raise PartwaysError(f"no diagram named '{name}'")
     return out

@@ -12,7 +12,6 @@ from types import MappingProxyType
 from typing import Any
 
 from . import _yaml, limits
-from ._validate import validate_kb_file, validator_for
 from .errors import KBError, Source, did_you_mean
 from .expr import Cond, Const, Expr, Test, parse_expr, parse_where, refs_of
 
@@ -184,10 +183,20 @@ def load_kb(path: str | os.PathLike[str] | None = None, *,
     roots = tuple(str(Path(p).resolve()) for p in [path or default_kb_dir(), *overlays])
     if not collect_errors and roots in _CACHE:
         return _CACHE[roots]
-    loader = _Loader(collect_errors)
-    kb = loader.load(roots)
-    if not collect_errors:
-        _CACHE[roots] = kb
+    if collect_errors:
+        return _Loader(True).load(roots)
+    from . import _kbcache
+
+    try:
+        key = _kbcache.digest(roots)
+    except OSError:  # a file vanished or is unreadable: the loader reports it properly
+        key = None
+    kb = _kbcache.load(key) if key else None
+    if not isinstance(kb, KnowledgeBase) or kb.roots != roots:
+        kb = _Loader(False).load(roots)
+        if key:
+            _kbcache.store(key, kb)
+    _CACHE[roots] = kb
     return kb
 
 
@@ -204,6 +213,8 @@ class _Loader:
     def doc(self, path: Path, definition: str) -> _yaml.Document | None:
         try:
             doc = _yaml.load_file(str(path), KBError)
+            from ._validate import validate_kb_file
+
             validate_kb_file(doc, definition, KBError)
             return doc
         except KBError as err:
@@ -319,6 +330,8 @@ class _Loader:
             if path.stat().st_size > limits.MAX_BYTES:
                 raise ValueError(f"larger than the {limits.MAX_BYTES // 1_000_000} MB limit")
             schema: dict[str, Any] = json.loads(path.read_text("utf-8"))
+            from ._validate import validator_for
+
             validator_for(schema)
             for at, pattern in _patterns(schema, ()):
                 problem = limits.pattern_problem(pattern)

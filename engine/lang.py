@@ -141,6 +141,19 @@ def for_kb(kb: Any, code: str) -> Lang:
     return lang_of(code, code in kb.rtl)
 
 
+def is_iso_date(text: str) -> bool:
+    """``text`` is a date as the engine writes it (``2026-11-16``); free text that only
+    looks like one (``2026-13-01``, a client's name) is not."""
+    if not (len(text) == 10 and text[4] == "-" and text[7] == "-"
+            and text.replace("-", "").isdigit()):
+        return False
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def to_western(text: str) -> str:
     return text.translate(_WESTERN)
 
@@ -259,3 +272,36 @@ def param_title(kb: Any, name: str, lang: str) -> str:
     """A parameter's title in ``lang`` (its name when it has none)."""
     p = kb.parameters.get(name)
     return kb.text(p.title, lang) if p is not None and p.title else name
+
+
+# -- text for a terminal -----------------------------------------------------------------
+
+_HANG = re.compile(r"^(\s*(?:[•–·▶✓✗→←-]\s|\[[ x]\]\s|[0-9۰-۹]+[.)]\s)?\s*)")
+
+
+def fit_width(text: str, width: int | None) -> str:
+    """``text`` with its long lines wrapped to ``width`` columns: prose wraps under its own
+    indentation (after a bullet, a number or a checkbox), the structure of the lines is
+    kept, and a line never ends inside a directional isolate (a wrapped Latin name in
+    Arabic text is closed at the line's end and reopened on the next). ``None`` or a width
+    under 20 leaves the text as it is."""
+    import textwrap
+
+    if not width or width < 20:
+        return text
+    out: list[str] = []
+    for line in text.split("\n"):
+        if len(line) <= width:
+            out.append(line)
+            continue
+        m = _HANG.match(line)
+        lead = m.group(1) if m else ""
+        pieces = textwrap.wrap(line[len(lead):], width - len(lead), break_long_words=False,
+                               break_on_hyphens=False) or [""]
+        pad = " " * len(lead)
+        depth = 0
+        for i, piece in enumerate(pieces):
+            opened = FSI * depth  # isolates still open from the previous piece
+            depth = max(0, depth + piece.count(FSI) - piece.count(PDI))
+            out.append(f"{lead if i == 0 else pad}{opened}{piece}{PDI * depth}")
+    return "\n".join(out)

@@ -258,7 +258,10 @@ class GuidanceIds(Check):
                 yield from self._unknown(ctx, c.guidance, f"{kind} '{c.key}'", c.origin)
         for p in kb.parameters.values():
             yield from self._unknown(ctx, p.guidance, f"parameter '{p.name}'", p.origin)
-        cited = {g for r in kb.rules for g in r.guidance}
+        from .portfolio import portfolio_spec
+
+        spec = portfolio_spec(kb)  # rules over a whole client book cite guidance too
+        cited = {g for r in kb.rules for g in r.guidance} | (spec.guidance if spec else set())
         for gid, entry in sorted(kb.guidance.items()):
             scope = entry.get("scope", "case")
             if gid not in cited and scope == "case":

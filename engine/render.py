@@ -5,12 +5,11 @@ Rendering reads the assessment and the KB's texts; it computes nothing.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from .assessment import Assessment
 from .knowledge import KnowledgeBase
-from .lang import decision_text, for_kb, guidance_refs, ids_shown
+from .lang import decision_text, for_kb, guidance_refs, ids_shown, is_iso_date
 
 __all__ = ["describe_fact", "guidance_refs", "isolate", "render_text"]
 
@@ -46,7 +45,7 @@ def describe_fact(kb: KnowledgeBase, fact: dict[str, Any], lang: str) -> str:
         elif isinstance(value, str) and spec is not None and spec.enum \
                 and (concept := _concept_title(kb, value, lang)) is not None:
             value = concept  # a step or signal named by its key: its title
-        elif isinstance(value, str) and _is_date(value):
+        elif isinstance(value, str) and is_iso_date(value):
             value = lx.date(value)
         elif isinstance(value, str):
             value = lx.isolate(value)
@@ -70,18 +69,6 @@ def _concept_title(kb: KnowledgeBase, key: str, lang: str) -> str | None:
         if key in items:
             return kb.text(items[key].title, lang)
     return None
-def _is_date(value: str) -> bool:
-    """A real ISO date (free text such as ``2026-13-01`` only looks like one)."""
-    if not (len(value) == 10 and value[4] == "-" and value[7] == "-"
-            and value.replace("-", "").isdigit()):
-        return False
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
-
-
 def render_text(a: Assessment, lang: str = "en") -> str:
     """The assessment as readable text in ``lang``."""
     kb = a.kb

@@ -27,7 +27,9 @@ from .explain import (
     WhyNot,
 )
 from .knowledge import KnowledgeBase
+from .lang import citation, for_kb, is_iso_date, param_title
 from .render import describe_fact
+from .rulegraph import type_title
 from .whatif import Diff, Edit, FlipResult, WhatIf, load_editable
 
 _SYM = {"eq": "=", "neq": "≠", "lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
@@ -40,6 +42,7 @@ class _Words:
     def __init__(self, kb: KnowledgeBase, lang: str, as_of: str | None = None,
                  params: Mapping[str, Any] | None = None) -> None:
         self.kb, self.lang = kb, lang
+        self.lx = for_kb(kb, lang)
         self.as_of = dt.date.fromisoformat(as_of) if as_of else None
         self.params: Mapping[str, Any] = params or {}
         self.metrics = {m.name: m for m in kb.metrics}
@@ -53,12 +56,15 @@ class _Words:
                 self.kinds.setdefault(spec["fact"], spec.get("concept", ""))
 
     def ui(self, key: str, **fmt: Any) -> str:
-        text = self.kb.ui_text(key, self.lang)
-        return text.format(**fmt) if fmt else text
+        """A KB text with its placeholders filled through the language module: numbers in
+        the reader's digits, ISO dates as the reader writes dates, plural forms."""
+        fmt = {k: self.lx.date(v) if isinstance(v, str) and is_iso_date(v) else v
+               for k, v in fmt.items()}
+        return self.lx.format(self.kb.ui_text(key, self.lang), **fmt)
 
     def type_name(self, fact_type: str) -> str:
         key = f"explain_fact_{fact_type}"
-        return self.ui(key) if key in self.kb.ui else fact_type.replace("_", " ")
+        return self.ui(key) if key in self.kb.ui else type_title(self.kb, fact_type, self.lang)
 
     def field_name(self, fact_type: str, field: str) -> str:
         if fact_type and self.metric_of(fact_type, field):
@@ -109,23 +115,26 @@ class _Words:
         for key in (f"{fact_type}_{label}", f"value_{label}"):  # e.g. event_unethical_request
             if key in self.kb.ui:
                 return self.ui(key)
-        return str(label)
+        return self.value(label)
 
     def rule(self, rule_id: str) -> str:
         r = self.kb.rule(rule_id)
-        srcs = "; ".join(f"{s} {sec}".strip() for s, sec in r.sources)
-        return f"{self.kb.text(r.title, self.lang)} [{r.id}; {', '.join(r.guidance)}; {srcs}]"
+        return f"{self.kb.text(r.title, self.lang)} [{r.id}; {', '.join(r.guidance)}; " \
+            f"{self.sources(rule_id)}]"
 
     def param(self, name: str | None) -> str:
-        return f" ({self.ui('parameter')}: {name})" if name else ""
+        return f" ({self.ui('parameter')}: {param_title(self.kb, name, self.lang)})" \
+            if name else ""
 
     def value(self, value: Any) -> str:
         """A value as shown: an enum value the KB labels (``value_<v>`` in its UI texts) in
         the reader's language, anything else formatted as is."""
         if isinstance(value, bool):
             return self.ui(f"value_{str(value).lower()}")
-        if isinstance(value, str) and f"value_{value}" in self.kb.ui:
-            return self.ui(f"value_{value}")
+        if isinstance(value, str):
+            for key in (f"value_{value}", f"event_{value}"):  # an enum value, an event type
+                if key in self.kb.ui:
+                    return self.ui(key)
         if isinstance(value, str):
             for items in self.kb.concepts.values():  # a signal, step, ... named by its key
                 if value in items:
@@ -135,6 +144,10 @@ class _Words:
                     return self.ui(f"{fact_type}_{value}")
         if isinstance(value, (list, tuple)):
             return self.comma().join(self.value(v) for v in value)
+        if isinstance(value, str) and is_iso_date(value):
+            return self.lx.date(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return self.lx.num(round(value, 2) if isinstance(value, float) else value)
         return _fmt(value)
 
     def alternatives(self, values: Any) -> str:
@@ -146,11 +159,11 @@ class _Words:
         return f"{self.comma().join(items[:-1])} {self.ui('explain_or')} {items[-1]}"
 
     def semi(self) -> str:
-        """The separator between sentences of a list: "; " in the reader's script."""
-        return self.ui("explain_semicolon")
+        """The separator between sentences of a list, in the reader's script."""
+        return self.lx.semi
 
     def comma(self) -> str:
-        return self.ui("explain_comma")
+        return self.lx.sep
 
     def refs(self, rule_ids: Iterable[str]) -> str:
         """The guidance ids of ``rule_ids`` (each once, in order): ``DEC-01, SIG-01``."""
@@ -165,12 +178,46 @@ class _Words:
         return self.kb.text(self.kb.rule(rule_id).title, self.lang)
 
     def sources(self, rule_id: str) -> str:
-        return self.semi().join(f"{s} {sec}".strip() for s, sec in self.kb.rule(rule_id).sources)
+        return self.semi().join(citation(self.kb, s, sec, self.lang)
+                                for s, sec in self.kb.rule(rule_id).sources)
 
     def decision(self, value: str) -> str:
         kind = self.kb.outputs["decision"].get("concept", "")
         c = self.kb.concept(kind, value)
         return self.kb.text(c.title, self.lang) if c else value
+
+
+def fact_title(kb: KnowledgeBase, fact_type: str, fields: Mapping[str, Any], lang: str
+               ) -> str | None:
+    """The title of a fact from its type's KB template (``explain_title_<type>``), or
+    ``None`` when the KB has none for the type."""
+    if f"explain_title_{fact_type}" not in kb.ui:
+        return None
+    ft = kb.fact_types.get(fact_type)
+    shown = {k: v for k, v in fields.items() if ft is not None and k in ft.fields}
+    return _Words(kb, lang).title(FactRef("", fact_type, "", None, shown))
+
+
+def condition_text(kb: KnowledgeBase, fact_type: str, c: Check, fact: FactRef | None,
+                   lang: str, as_of: str | None = None,
+                   params: Mapping[str, Any] | None = None) -> str:
+    """A condition of a rule as a sentence in ``lang`` (actual value, what was required)."""
+    return sentence(_Words(kb, lang, as_of, params), fact_type, c, fact)
+
+
+def looked_for_text(kb: KnowledgeBase, p: Premise, lang: str) -> str:
+    """What a "no such fact" premise looks for, in ``lang``."""
+    return _looked_for(_Words(kb, lang), p)
+
+
+def display_value(kb: KnowledgeBase, value: Any, lang: str) -> str:
+    """A value in the reader's words: an enum value's or a concept's title, else as is."""
+    return _Words(kb, lang).value(value)
+
+
+def _is_iso_date(value: str) -> bool:
+    return len(value) == 10 and value[4] == "-" and value[7] == "-" \
+        and value.replace("-", "").isdigit()
 
 
 def _fmt(value: Any) -> str:
@@ -218,7 +265,9 @@ def _measure(w: _Words, fact_type: str, field: str, fact: FactRef | None, actual
     if fact_type == "metric" and field == "value" and fact is not None:
         key = f"measure_metric_{fact.label}"
         if key in w.kb.ui:
-            return w.ui(key, **{**{k: _fmt(v) for k, v in w.params.items()}, "value": value})
+            raw = actual if isinstance(actual, (int, float)) and not isinstance(actual, bool) \
+                else value
+            return w.ui(key, **{**dict(w.params), "value": raw})
     key = f"measure_field_{field}"
     if key in w.kb.ui:
         return w.ui(key, value=value)
@@ -236,11 +285,11 @@ def sentence(w: _Words, fact_type: str, c: Check, fact: FactRef | None) -> str:
     twin = _date_twin(w, fact_type, c.field)
     if twin is not None and w.as_of is not None:
         when = fact.fields.get(twin) if fact is not None else None
-        measure = w.ui("cond_date", value=when) if when else \
+        measure = w.ui("cond_date", value=w.lx.date(when)) if when else \
             w.ui("cond_missing", what=_what(w, fact_type, twin, fact))
         if c.op in _DATE_OP and isinstance(c.required, (int, float)) \
                 and not isinstance(c.required, bool):
-            day = (w.as_of - dt.timedelta(days=int(c.required))).isoformat()
+            day = w.lx.date(w.as_of - dt.timedelta(days=int(c.required)))
             need = w.ui(f"need_date_{_DATE_OP[c.op]}_{state}", required=day)
             return w.ui("cond_join_date", measure=measure, need=need)
         return measure
@@ -281,6 +330,8 @@ def _shown(w: _Words, fact_type: str, checks: Iterable[Check], fact: FactRef | N
             continue
         if c.held and derived and c.op == "eq" and isinstance(c.required, bool):
             continue  # an engine flag of a derived fact (a measure that indicates a sign)
+        if c.ref and c.required is None:
+            continue  # a test against a premise that is not there: that premise says it
         out.append(c)
     return out
 
@@ -288,7 +339,21 @@ def _shown(w: _Words, fact_type: str, checks: Iterable[Check], fact: FactRef | N
 def _sentences(w: _Words, fact_type: str, checks: Iterable[Check], fact: FactRef | None,
                *, failed_only: bool = False) -> str:
     shown = [c for c in _shown(w, fact_type, checks, fact) if not (failed_only and c.held)]
-    return w.semi().join(sentence(w, fact_type, c, fact) for c in shown)
+    out: list[str] = []
+    dated: dict[str, int] = {}  # a date tested twice is said once, with both bounds
+    for c in shown:
+        text = sentence(w, fact_type, c, fact)
+        twin = _date_twin(w, fact_type, c.field) if c.op in _DATE_OP else None
+        if twin is not None and twin in dated and w.as_of is not None:
+            day = w.lx.date(w.as_of - dt.timedelta(days=int(c.required)))
+            need = w.ui(f"need_date_{_DATE_OP[c.op]}_{'held' if c.held else 'failed'}",
+                        required=day)
+            out[dated[twin]] += f" {w.ui('explain_and')} {need}"
+            continue
+        if twin is not None and isinstance(c.required, (int, float)):
+            dated[twin] = len(out)
+        out.append(text)
+    return w.semi().join(out)
 
 
 def _check_text(w: _Words, fact_type: str, c: Check, fact: FactRef | None = None) -> str:
@@ -338,7 +403,7 @@ def _item(w: _Words, f: FactRef) -> str:
                 continue
             if spec.type == "date" or (spec.enum and isinstance(value, str)) or (
                     isinstance(value, str) and w.value(value) != value):
-                extra.append(w.value(value) if spec.type != "date" else str(value))
+                extra.append(w.value(value) if spec.type != "date" else w.lx.date(value))
     return f"{name} ({w.comma().join(extra)})" if extra else name
 
 
@@ -475,9 +540,10 @@ def why_outline(kb: KnowledgeBase, why: Why, lang: str = "en") -> list[Line]:
 def render_why(kb: KnowledgeBase, why: Why, lang: str = "en") -> str:
     """The answer of ``why`` as text: a short summary, then every reason behind it."""
     w = _Words(kb, lang, why.as_of, why.params)
-    what = why.query or w.decision(why.decision)
+    what = w.decision(why.decision) if why.query is None else \
+        w.title(why.roots[0].fact) if len(why.roots) == 1 else w.value(why.query)
     lines = [w.ui("explain_why_title", what=what),
-             f"{why.subject} — {w.ui('as_of')} {why.as_of} — "
+             f"{w.lx.isolate(why.subject)} — {w.ui('as_of')} {w.lx.date(why.as_of)} — "
              f"{w.ui('explain_current_decision')}: {w.decision(why.decision)}", ""]
     summary = why_summary(kb, why, lang)
     if summary:
@@ -554,6 +620,14 @@ def _supports(w: _Words, group: list[Support], depth: int, lines: list[Line],
         subj = _subject(s)
         by_subject.setdefault(subj.fact.id if subj and subj.fact else "", []).append(s)
     numbered = len(by_subject) > 1
+    if numbered:  # what every firing shares (e.g. a measure beside each red flag): once
+        common = set.intersection(*({p.fact.id for p in s.premises
+                                     if not p.negated and p.fact is not None}
+                                    for s in group)) - set(by_subject)
+        for p in group[0].premises:
+            if not p.negated and p.fact is not None and p.fact.id in common:
+                _premise(w, p, depth, lines, seen, context)
+        context = context | common
     for k, (sid, sups) in enumerate(by_subject.items(), 1):
         bullet = f"{k}. " if numbered else "– "
         negs: list[Premise] = []
@@ -561,7 +635,7 @@ def _supports(w: _Words, group: list[Support], depth: int, lines: list[Line],
         keys: set[tuple[Any, ...]] = set()
         for s in sups:
             for p in s.premises:
-                if p.fact is not None and p.fact.id == sid:
+                if p.fact is not None and (p.fact.id == sid or p.fact.id in context):
                     continue
                 key = (p.negated, p.fact.id if p.fact else None, p.fact_type,
                        tuple((c.field, c.op, str(c.required)) for c in p.checks))
@@ -620,7 +694,8 @@ def _negations(w: _Words, negs: list[Premise], depth: int, lines: list[Line],
     ``shown`` above are not repeated)."""
     if not negs:
         return
-    looked = f", {w.ui('explain_or')} ".join(dict.fromkeys(_looked_for(w, p) for p in negs))
+    looked = f"{w.comma()}{w.ui('explain_or')} ".join(
+        dict.fromkeys(_looked_for(w, p) for p in negs))
     found: dict[str, list[Found]] = {}
     facts: dict[str, FactRef] = {}
     above = False
@@ -661,11 +736,12 @@ def render_why_not(kb: KnowledgeBase, wn: WhyNot, lang: str = "en", *,
     conclude it, what held, what failed, and what the missing parts would need."""
     w = _Words(kb, lang, wn.as_of, wn.params)
     lines = [w.ui("explain_why_not_title", what=_target(w, wn)),
-             f"{wn.subject} — {w.ui('as_of')} {wn.as_of} — "
+             f"{w.lx.isolate(wn.subject)} — {w.ui('as_of')} {w.lx.date(wn.as_of)} — "
              f"{w.ui('explain_current_decision')}: {w.decision(wn.decision)}", ""]
     if full:
+        seen: set[tuple[Any, ...]] = set()
         for g in wn.goals:
-            _goal(w, g, 0, lines, wn.depth)
+            _goal(w, g, 0, lines, wn.depth, seen)
             lines.append("")
     else:
         out: list[Line] = []
@@ -842,10 +918,18 @@ def _need(w: _Words, fact_type: str, c: Constraint, *, held: bool = False) -> st
     twin = _date_twin(w, fact_type, c.field)
     if twin is not None and w.as_of is not None and c.op in _DATE_OP \
             and isinstance(c.value, (int, float)):
-        day = (w.as_of - dt.timedelta(days=int(c.value))).isoformat()
+        day = w.lx.date(w.as_of - dt.timedelta(days=int(c.value)))
         return w.ui(f"need_date_{_DATE_OP[c.op]}_{state}", required=day)
     what = "" if fact_type == "metric" and c.field == "value" else \
         _what(w, fact_type, c.field, None)
+    ft = w.kb.fact_types.get(fact_type)
+    if ft is not None and c.field == ft.label_field:
+        names = c.value if isinstance(c.value, (list, tuple)) else [c.value]
+        value = f" {w.ui('explain_or')} ".join(w.label(fact_type, n) for n in names)
+        if c.op in ("eq", "in"):
+            return w.ui("cond_measure", what=what, value=value) if what else value
+        need = w.ui(f"need_{c.op}_{state}", required=value)
+        return f"{what} — {need}" if what else need
     if c.op in ("eq", "in"):
         value = w.alternatives(c.value)
         return w.ui("cond_measure", what=what, value=value) if what else value
@@ -853,8 +937,16 @@ def _need(w: _Words, fact_type: str, c: Constraint, *, held: bool = False) -> st
     return f"{what} — {need}" if what else need
 
 
-def _goal(w: _Words, g: Goal, depth: int, lines: list[str], bound: int) -> None:
+def _goal(w: _Words, g: Goal, depth: int, lines: list[str], bound: int,
+          seen: set[tuple[Any, ...]] | None = None) -> None:
     pad = "  " * depth
+    seen = set() if seen is None else seen
+    key = (g.fact_type, g.constraints, g.kind)
+    if key in seen and (g.attempts or g.kind == "computed"):
+        lines.append(f"{pad}{w.ui('explain_needed', what=_wanted(w, g))} "
+                     f"{w.ui('explain_see_above')}")
+        return
+    seen.add(key)
     lines.append(f"{pad}{w.ui('explain_needed', what=_wanted(w, g))}")
     if g.present and g.kind != "computed":
         lines.append(f"{pad}  {w.ui('explain_already_holds')}")
@@ -862,13 +954,13 @@ def _goal(w: _Words, g: Goal, depth: int, lines: list[str], bound: int) -> None:
             lines.append(f"{pad}    – {w.title(f)}")
         return
     if g.kind == "evidence":
-        lines.append(f"{pad}  → {w.ui('explain_record_needed', what=_wanted(w, g))}")
+        lines.append(f"{pad}  {w.lx.arrow} {w.ui('explain_record_needed', what=_wanted(w, g))}")
         return
     if g.kind == "knowledge":
-        lines.append(f"{pad}  → {w.ui('explain_table_needed')}")
+        lines.append(f"{pad}  {w.lx.arrow} {w.ui('explain_table_needed')}")
         return
     if g.kind == "computed":
-        lines.append(f"{pad}  → {w.ui('explain_measured_now')}")
+        lines.append(f"{pad}  {w.lx.arrow} {w.ui('explain_measured_now')}")
         for f in g.present:
             lines.append(f"{pad}    – {w.title(f)}")
         for e in g.evidence:
@@ -880,7 +972,7 @@ def _goal(w: _Words, g: Goal, depth: int, lines: list[str], bound: int) -> None:
         lines.append(f"{pad}  {w.ui('explain_depth_reached', depth=bound)}")
         return
     if not g.attempts:
-        lines.append(f"{pad}  → {w.ui('explain_no_rule')}")
+        lines.append(f"{pad}  {w.lx.arrow} {w.ui('explain_no_rule')}")
         return
     lines.append(f"{pad}  {w.ui('explain_could_conclude')}")
     for att in g.attempts:
@@ -890,7 +982,7 @@ def _goal(w: _Words, g: Goal, depth: int, lines: list[str], bound: int) -> None:
         for p in att.premises:
             _premise_line(w, p, depth + 2, lines)
             if p.goal is not None and not p.held and p.goal.kind != "computed":
-                _goal(w, p.goal, depth + 3, lines, bound)
+                _goal(w, p.goal, depth + 3, lines, bound, seen)
 
 
 def _premise_line(w: _Words, p: Premise, depth: int, lines: list[str]) -> None:
@@ -898,7 +990,8 @@ def _premise_line(w: _Words, p: Premise, depth: int, lines: list[str]) -> None:
     pad = "  " * depth
     mark = _OK if p.held else _NO
     if p.negated:
-        lines.append(f"{pad}{mark} " + w.ui("explain_must_be_none", what=_looked_for(w, p)))
+        key = "explain_must_be_none" if p.blocking else "explain_none_as_needed"
+        lines.append(f"{pad}{mark} " + w.ui(key, what=_looked_for(w, p)))
         for b in p.blocking:
             lines.append(f"{pad}    – {describe(w, b)}")
         return
@@ -921,7 +1014,8 @@ def describe_edit(kb: KnowledgeBase, e: Edit, lang: str = "en") -> str:
     """One line saying what an edit changes, in the case's own terms."""
     w = _Words(kb, lang)
     if e.op == "policy":
-        return f"{w.ui('explain_policy')} {e.field}: {w.value(e.old)} → {w.value(e.value)}"
+        return f"{w.ui('explain_policy')} {param_title(kb, str(e.field), lang)}: " \
+            f"{w.value(e.old)} {w.lx.arrow} {w.value(e.value)}"
     what = w.type_name(str(e.fact))
     if e.op == "add":
         return f"{w.ui('explain_add')} {what}: " + describe_fact(
@@ -932,11 +1026,11 @@ def describe_edit(kb: KnowledgeBase, e: Edit, lang: str = "en") -> str:
             if isinstance(e.old, Mapping) else ""
         return f"{w.ui('explain_remove')} {what}{item}: {old}"
     return f"{what}{item} — {w.field_name(str(e.fact), str(e.field))}: " \
-           f"{w.value(e.old)} → {w.value(e.value)}"
+           f"{w.value(e.old)} {w.lx.arrow} {w.value(e.value)}"
 
 
 def _diff_lines(w: _Words, d: Diff, pad: str) -> list[str]:
-    lines = [f"{pad}{w.ui('decision')}: {w.decision(d.decision_before)} → "
+    lines = [f"{pad}{w.ui('decision')}: {w.decision(d.decision_before)} {w.lx.arrow} "
              f"{w.decision(d.decision_after)}"]
     if not d.changed:
         lines.append(f"{pad}{w.ui('explain_nothing_changed')}")
@@ -952,12 +1046,13 @@ def _diff_lines(w: _Words, d: Diff, pad: str) -> list[str]:
     for sid in d.steps_lost:
         lines.append(f"{pad}{w.ui('next_steps')} − {w.label(_step_fact(w), sid)}")
     if d.plan_before != d.plan_after:
-        lines.append(f"{pad}{w.ui('plan')}: {_plan(w, d.plan_before)} → {_plan(w, d.plan_after)}")
+        lines.append(f"{pad}{w.ui('plan')}: {_plan(w, d.plan_before)} {w.lx.arrow} "
+                     f"{_plan(w, d.plan_after)}")
     elif d.plan:
         for c in d.plan:
-            subject = f": {c.subject}" if c.subject else ""
+            subject = f": {w.lx.isolate(c.subject)}" if c.subject else ""
             lines.append(f"{pad}{w.ui('plan')} · {w.label(_plan_fact(w), c.id)}{subject}: "
-                         f"{_day(c.before)} → {_day(c.after)}")
+                         f"{_day(w, c.before)} {w.lx.arrow} {_day(w, c.after)}")
     return lines
 
 
@@ -981,11 +1076,11 @@ def _plan_fact(w: _Words) -> str:
 def _plan(w: _Words, dates: tuple[dt.date | None, dt.date | None] | None) -> str:
     if dates is None:
         return w.ui("explain_no_plan")
-    return f"{w.ui('notify_on')} {_day(dates[0])} · {w.ui('end_on')} {_day(dates[1])}"
+    return f"{w.ui('notify_on')} {_day(w, dates[0])} · {w.ui('end_on')} {_day(w, dates[1])}"
 
 
-def _day(d: dt.date | None) -> str:
-    return d.isoformat() if d else "—"
+def _day(w: _Words, d: dt.date | None) -> str:
+    return w.lx.date(d) if d else "—"
 
 
 def render_what_if(kb: KnowledgeBase, wi: WhatIf, lang: str = "en") -> str:
@@ -993,7 +1088,7 @@ def render_what_if(kb: KnowledgeBase, wi: WhatIf, lang: str = "en") -> str:
     w = _Words(kb, lang)
     a = wi.before
     lines = [w.ui("explain_what_if_title"),
-             f"{a.client} — {w.ui('as_of')} {a.case.as_of.isoformat()}",
+             f"{w.lx.isolate(a.client)} — {w.ui('as_of')} {w.lx.date(a.case.as_of)}",
              w.ui("explain_changes_made")]
     lines += [f"  {i}. {describe_edit(kb, e, lang)}" for i, e in enumerate(wi.edits, 1)]
     lines.append("")
@@ -1008,8 +1103,8 @@ def render_flip(kb: KnowledgeBase, fr: FlipResult, lang: str = "en") -> str:
     titles = {e.id: kb.text(e.title, lang) for e in load_editable(kb)}
     target = w.decision(fr.target) if fr.target else w.ui("explain_any_other")
     lines = [w.ui("explain_flip_title"),
-             f"{a.client} — {w.ui('as_of')} {a.case.as_of.isoformat()} — "
-             f"{w.decision(a.decision)} → {target}"]
+             f"{w.lx.isolate(a.client)} — {w.ui('as_of')} {w.lx.date(a.case.as_of)} — "
+             f"{w.decision(a.decision)} {w.lx.arrow} {target}"]
     for n, f in enumerate(fr.flips, 1):
         lines.append("")
         lines.append(w.ui("explain_option", n=n, count=len(f.edits),

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from .assessment import Assessment
 from .diagram import GraphTooLarge, GraphvizMissing, case_view, inline_svg
 from .errors import PartwaysError
-from .render import describe_fact, guidance_refs
+from .lang import for_kb, guidance_refs, ids_shown, param_title
+from .render import describe_fact
 from .render_explain import why_outline, why_summary
 
 
@@ -42,6 +43,7 @@ def render_html(a: Assessment, lang: str = "en", *, graph: bool = True) -> str:
     import jinja2  # optional at import time: only the report needs it
 
     kb = a.kb
+    lx = for_kb(kb, lang)
     data = a.to_dict(lang)
     svg, svg_missing, svg_why = "", "", "report_graph_missing"
     if graph:
@@ -65,7 +67,7 @@ def render_html(a: Assessment, lang: str = "en", *, graph: bool = True) -> str:
             "severity_text": kb.ui_text(f"severity_{s.severity}", lang),
             "title": kb.text(c.title, lang) if c else s.id,
             "advice": kb.text(c.advice, lang) if c and c.advice else "",
-            "guidance": guidance_refs(kb, s.guidance),
+            "guidance": guidance_refs(kb, s.guidance, lang),
             "evidence": [describe_fact(kb, a.trace.facts[e], lang) for e in s.evidence
                          if e in a.trace.facts]})
     sconcept = kb.outputs["steps"]["concept"]
@@ -74,24 +76,40 @@ def render_html(a: Assessment, lang: str = "en", *, graph: bool = True) -> str:
         c = kb.concept(sconcept, st.id)
         steps.append({"id": st.id, "title": kb.text(c.title, lang) if c else st.id,
                       "advice": kb.text(c.advice, lang) if c and c.advice else "",
-                      "status": kb.ui_text(f"status_{st.status}", lang) if st.status else "",
-                      "signals": ", ".join(st.signals),
-                      "guidance": guidance_refs(kb, st.guidance)})
+                      "status": kb.ui_text(f"status_{st.status}", lang)
+                      if st.status and f"status_{st.status}" in kb.ui else "",
+                      "signals": lx.join(kb.text(fc.title, lang) if (fc := kb.concept(
+                          fconcept, sig)) else sig for sig in st.signals),
+                      "guidance": guidance_refs(kb, st.guidance, lang)})
+    plan = None
+    if data["plan"] is not None:
+        plan = {"notify_on": lx.date(data["plan"]["notify_on"]),
+                "end_on": lx.date(data["plan"]["end_on"]),
+                "steps": [{**s, "date": lx.date(s["date"]), "guidance": lx.join(s["guidance"])}
+                          for s in data["plan"]["steps"]]}
+    params = []
+    for name, value in sorted(data["parameters"].items()):
+        spec = kb.parameters.get(name)
+        unit = f"unit_{spec.unit}" if spec is not None else ""
+        params.append({"name": name, "title": param_title(kb, name, lang),
+                       "value": lx.format(kb.ui_text(unit, lang), n=value) if unit in kb.ui
+                       else lx.num(value),
+                       "meaning": kb.text(spec.rationale, lang) if spec is not None else ""})
     dconcept = kb.concept(kb.outputs["decision"]["concept"], a.decision)
     summary, explanation = _explanation(a, lang)
     html = template.render(
         lang=lang, dir="rtl" if lang in kb.rtl else "ltr",
         t=lambda key: kb.ui_text(key, lang),
         kb_title=kb.text(kb.title, lang) if kb.title else kb.name,
-        kb_name=kb.name, kb_version=kb.version,
-        client=a.client, as_of=data["as_of"], decision=a.decision,
+        kb_name=kb.name, kb_version=lx.num(int(kb.version)) if str(kb.version).isdigit()
+        else kb.version, ids=ids_shown(lang), sep=lx.sep,
+        client=a.client, as_of=lx.date(a.case.as_of), decision=a.decision,
         ending=a.decision in kb.outputs["decision"]["plan_for"],
         decision_title=data["decision_title"],
         decision_advice=kb.text(dconcept.advice, lang) if dconcept and dconcept.advice else "",
-        reason=data["reason"], signals=signals, steps=steps, plan=data["plan"],
+        reason=data["reason"], signals=signals, steps=steps, plan=plan,
         explanation=explanation, summary=summary, svg=svg, svg_missing=svg_missing,
-        svg_why=svg_why,
-        params=sorted(data["parameters"].items()))
+        svg_why=svg_why, params=params)
     return str(html)
 
 
@@ -131,6 +149,8 @@ h2 { font-size: 1.2rem; border-block-end: 1px solid var(--line); padding-block-e
 .meta, .note, .ids { color: var(--muted); font-size: .85rem; }
 .ids { font-family: ui-monospace, "Noto Sans Mono", monospace; direction: ltr;
        unicode-bidi: isolate; }
+/* in Arabic and Persian the citations hold words of the language: they read right to left */
+[dir="rtl"] .ids { font-family: inherit; direction: rtl; }
 .decision { border: 2px solid var(--accent); border-radius: .4rem; padding: .8rem 1rem; }
 .decision .value { font-size: 1.4rem; font-weight: 700; }
 .decision.ending { border-color: #b03a2e; }  /* the KB's decisions that carry an exit plan */
@@ -146,13 +166,18 @@ th, td { border-block-end: 1px solid var(--line); padding: .3rem .5rem; text-ali
 .tree ul { list-style: none; padding-inline-start: 1.1rem;
            border-inline-start: 1px dotted var(--line); }
 .tree > ul { border: 0; padding-inline-start: 0; }
-.graph svg { max-width: 100%; height: auto; }
-.graph { overflow-x: auto; }
+/* the graph at its natural size (text as large as the page's small print), scrolled
+   inside its frame; laid out left to right like Graphviz drew it, whatever the page's
+   direction (Arabic and Persian labels still read right to left inside their boxes) */
+.graph .frame { overflow: auto; max-height: 85vh; direction: ltr;
+                border: 1px solid var(--line); border-radius: .3rem; }
+.graph svg { max-width: none; height: auto; display: block; }
 footer { margin-block-start: 2rem; color: var(--muted); font-size: .8rem; }
 @media print {
   body { max-width: none; padding: 0; font-size: 10.5pt; }
   section { break-inside: avoid-page; }
   .graph { overflow: visible; break-before: page; }
+  .graph .frame { overflow: visible; max-height: none; border: 0; }
   .graph svg { width: 100%; }
   a { color: inherit; text-decoration: none; }
 }
@@ -167,11 +192,13 @@ footer { margin-block-start: 2rem; color: var(--muted); font-size: .8rem; }
 
 <section id="decision" class="decision{{ ' ending' if ending }}">
   <div class="meta">{{ t('report_decision') }}</div>
-  <div class="value">{{ decision_title }} <span class="ids">({{ decision }})</span></div>
+  <div class="value">{{ decision_title }}
+    {% if ids %}<span class="ids">({{ decision }})</span>{% endif %}</div>
   {% if decision_advice %}<p>{{ decision_advice }}</p>{% endif %}
   {% if reason %}
   <p><strong>{{ t('report_reason') }}:</strong> {{ reason.text }}
-     <span class="ids">[{{ reason.rule }}; {{ reason.guidance | join(', ') }}]</span></p>
+     <span class="ids">[{% if ids %}{{ reason.rule }}; {% endif %}
+       {{- reason.guidance | join(sep) }}]</span></p>
   {% endif %}
 </section>
 
@@ -181,7 +208,8 @@ footer { margin-block-start: 2rem; color: var(--muted); font-size: .8rem; }
   <ul>
   {% for s in signals %}
     <li><span class="sev {{ s.severity }}">{{ s.severity_text }}</span>
-      <strong>{{ s.title }}</strong> <span class="ids">{{ s.id }} · {{ s.guidance }}</span>
+      <strong>{{ s.title }}</strong>
+      <span class="ids">{% if ids %}{{ s.id }} · {% endif %}{{ s.guidance }}</span>
       {% if s.advice %}<div class="note">{{ s.advice }}</div>{% endif %}
       {% if s.evidence %}
       <ul>{% for e in s.evidence %}<li>{{ e }}</li>{% endfor %}</ul>
@@ -201,8 +229,8 @@ footer { margin-block-start: 2rem; color: var(--muted); font-size: .8rem; }
   {% for s in steps %}
     <li><strong>{{ s.title }}</strong>
       {% if s.status %}<span class="sev">{{ s.status }}</span>{% endif %}
-      <span class="ids">{{ s.id }}{% if s.signals %} · {{ s.signals }}{% endif %}
-        · {{ s.guidance }}</span>
+      {% if s.signals %}<span class="note">{{ s.signals }}</span>{% endif %}
+      <span class="ids">{% if ids %}{{ s.id }} · {% endif %}{{ s.guidance }}</span>
       {% if s.advice %}<div class="note">{{ s.advice }}</div>{% endif %}
     </li>
   {% endfor %}
@@ -224,7 +252,7 @@ footer { margin-block-start: 2rem; color: var(--muted); font-size: .8rem; }
     {% for s in plan.steps %}
       <tr><td><bdi>{{ s.date }}</bdi></td>
         <td>{{ s.title }}{% if s.get('subject') %}: {{ s.subject }}{% endif %}</td>
-        <td class="ids">{{ s.guidance | join(', ') }}</td></tr>
+        <td class="ids">{{ s.guidance }}</td></tr>
     {% endfor %}
     </tbody>
   </table>
@@ -255,7 +283,7 @@ footer { margin-block-start: 2rem; color: var(--muted); font-size: .8rem; }
 <section id="graph" class="graph">
   <h2>{{ t('report_graph') }}</h2>
   {% if svg %}
-  {{ svg | safe }}
+  <div class="frame">{{ svg | safe }}</div>
   {% else %}
   <p class="note">{{ t(svg_why) }}</p>
   {% if svg_missing %}<p class="note ids">{{ svg_missing }}</p>{% endif %}
@@ -264,12 +292,20 @@ footer { margin-block-start: 2rem; color: var(--muted); font-size: .8rem; }
 
 <section id="parameters">
   <h2>{{ t('report_parameters') }}</h2>
-  <p class="ids">
-  {% for k, v in params %}{{ k }}={{ v }}{% if not loop.last %}, {% endif %}{% endfor %}
-  </p>
+  <table class="params">
+    <thead><tr><th>{{ t('report_param_title') }}</th><th>{{ t('report_param_value') }}</th>
+      <th>{{ t('report_param_meaning') }}</th></tr></thead>
+    <tbody>
+    {% for p in params %}
+      <tr><td>{{ p.title }}{% if ids %} <span class="ids">{{ p.name }}</span>{% endif %}</td>
+        <td>{{ p.value }}</td>
+        <td class="note">{{ p.meaning }}</td></tr>
+    {% endfor %}
+    </tbody>
+  </table>
 </section>
 
-<footer>partways · {{ kb_name }} {{ kb_version }}</footer>
+<footer>{{ kb_title }} · {{ t('report_kb_version') }} {{ kb_version }}</footer>
 </body>
 </html>
 """

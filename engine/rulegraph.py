@@ -68,10 +68,22 @@ def value_title(kb: KnowledgeBase, fact: str, value: Any, lang: str) -> str:
         for m in kb.metrics:
             if m.name == value:
                 return kb.text(m.title, lang)
-    key = f"{fact}_{value}"
-    if key in kb.ui:
-        return kb.text(kb.ui[key], lang)
+    for key in (f"{fact}_{value}", f"value_{value}"):
+        if key in kb.ui:
+            return kb.text(kb.ui[key], lang)
+    for items in kb.concepts.values():  # a step or signal named by its key elsewhere
+        if str(value) in items:
+            return kb.text(items[str(value)].title, lang)
     return str(value)
+
+
+def type_title(kb: KnowledgeBase, fact: str, lang: str) -> str:
+    """What a fact type is, in words (``fact_<type>``, ``explain_fact_<type>`` or
+    ``<type>`` of the KB's UI texts), else its name."""
+    for key in (f"fact_{fact}", f"explain_fact_{fact}", fact):
+        if key in kb.ui:
+            return kb.text(kb.ui[key], lang)
+    return fact
 
 
 def rule_group(kb: KnowledgeBase, rule: Rule) -> str:
@@ -118,8 +130,8 @@ def rule_graph(kb: KnowledgeBase, lang: str = "en", *,
         nid = f"fact:{name}"
         if nid not in g:
             ft = kb.fact_types.get(name)
-            g.add_node(nid, kind="fact", label=kb.ui_text(f"fact_{name}", lang)
-                       if f"fact_{name}" in kb.ui else name, note=name,
+            g.add_node(nid, kind="fact", label=type_title(kb, name, lang),
+                       note=name if lang == "en" else "",
                        base_layer=ft.layer if ft else "evidence", tooltip=name)
         return nid
 
@@ -129,7 +141,8 @@ def rule_graph(kb: KnowledgeBase, lang: str = "en", *,
             fact_node(fact)
             ft = kb.fact_types.get(fact)
             g.add_node(nid, kind="value", label=value_title(kb, fact, value, lang),
-                       note=str(value), fact=fact, base_layer=ft.layer if ft else "evidence",
+                       note=str(value) if lang == "en" else "", fact=fact,
+                       base_layer=ft.layer if ft else "evidence",
                        tooltip=f"{fact} {ft.label_field if ft else ''} = {value}")
             kind = kinds.get(fact)
             c = kb.concept(kind, str(value)) if kind else None
@@ -154,7 +167,8 @@ def rule_graph(kb: KnowledgeBase, lang: str = "en", *,
     for r in kb.rules:
         rid = f"rule:{r.id}"
         tip = " ".join(r.guidance)
-        g.add_node(rid, kind="rule", label=kb.text(r.title, lang), note=r.id,
+        g.add_node(rid, kind="rule", label=kb.text(r.title, lang),
+                   note=r.id if lang == "en" else " ".join(r.guidance),
                    layer=rule_group(kb, r), guidance=tip, severity=r.severity or "",
                    tooltip=f"{r.id} · {tip}" if tip else r.id)
         for p in r.when:
@@ -162,7 +176,8 @@ def rule_graph(kb: KnowledgeBase, lang: str = "en", *,
                 conds = "; ".join(str(c) for c in p.where)
                 g.add_edge(src, rid, kind="pattern", negated=p.negated,
                            style="dashed" if p.negated else "solid",
-                           label="not" if p.negated else "", tooltip=conds)
+                           label=kb.ui_text("diagram_negated", lang) if p.negated else "",
+                           tooltip=conds)
         ft = kb.fact_types.get(r.then_fact)
         label_expr = r.then.get(ft.label_field) if ft and ft.label_field else None
         if isinstance(label_expr, Const) and label_expr.value is not None:
@@ -185,6 +200,45 @@ def rule_graph(kb: KnowledgeBase, lang: str = "en", *,
     g.graph["layers"] = layer_order(g, kb.layers)
     g.graph["layer_titles"] = {name: layer_title(kb, name, lang) for name in g.graph["layers"]}
     g.graph["name"] = kb.text(kb.title, lang) if kb.title else kb.name
+    return g
+
+
+def layer_overview(kb: KnowledgeBase, lang: str = "en") -> nx.DiGraph:
+    """The rule graph folded to its layers: one node per layer (its title and how many
+    rules it holds), an edge where a layer's conclusions feed another's rules. Small
+    enough to read at the width of a README, where the full graph is not.
+
+    Examples
+    --------
+    >>> import partways
+    >>> from partways.rulegraph import layer_overview
+    >>> g = layer_overview(partways.load_kb())
+    >>> "layer:decision" in g
+    True
+    """
+    from .lang import for_kb
+
+    full = rule_graph(kb, lang)
+    lx = for_kb(kb, lang)
+    order = full.graph["layers"]
+    rules: dict[str, int] = {}
+    for _n, d in full.nodes(data=True):
+        if d["kind"] == "rule":
+            rules[d["layer"]] = rules.get(d["layer"], 0) + 1
+    g = nx.DiGraph()
+    for layer in order:
+        count = rules.get(layer, 0)
+        note = lx.format(kb.ui_text("diagram_rule_count", lang), n=count) \
+            if count and "diagram_rule_count" in kb.ui else ""
+        g.add_node(f"layer:{layer}", kind="fact", layer="overview",
+                   label=layer_title(kb, layer, lang), note=note, tooltip=layer)
+    for u, v in full.edges():
+        lu, lv = full.nodes[u]["layer"], full.nodes[v]["layer"]
+        if lu != lv and order.index(lu) < order.index(lv):
+            g.add_edge(f"layer:{lu}", f"layer:{lv}", style="solid", label="", tooltip="")
+    g.graph["layers"] = ["overview"]
+    g.graph["layer_titles"] = {"overview": full.graph["name"]}
+    g.graph["name"] = ""
     return g
 
 

@@ -246,14 +246,24 @@ def test_cli_png_to_stdout_is_binary() -> None:
 def test_committed_diagrams_are_current(kb: partways.KnowledgeBase) -> None:
     """diagrams/rules.{dot,mmd} match the KB byte for byte; rules.svg was made from that
     DOT (its bytes vary with the Graphviz version). Regenerate: python tools/diagrams.py"""
-    fresh = rule_diagrams(kb, names=("rules.dot", "rules.mmd"))
+    fresh = rule_diagrams(kb, names=("rules.dot", "rules.mmd", "overview.dot"))
     hint = "diagrams/ is stale: run `python tools/diagrams.py`"
     for name, data in fresh.items():
         path = ROOT / "diagrams" / name
         assert path.is_file() and path.read_bytes() == data, f"{name}: {hint}"
-    svg = (ROOT / "diagrams" / "rules.svg").read_text("utf-8")
-    assert diagram.svg_digest(svg) == diagram.dot_digest(fresh["rules.dot"].decode()), \
-        f"rules.svg: {hint}"
+    for stem in ("rules", "overview"):
+        svg = (ROOT / "diagrams" / f"{stem}.svg").read_text("utf-8")
+        assert diagram.svg_digest(svg) == diagram.dot_digest(fresh[f"{stem}.dot"].decode()), \
+            f"{stem}.svg: {hint}"
+
+
+def test_the_overview_has_one_node_per_layer(kb: partways.KnowledgeBase) -> None:
+    from partways.rulegraph import layer_overview
+
+    g = layer_overview(kb)
+    assert {g.nodes[n]["label"] for n in g} >= {"Evidence", "Decision"}
+    assert len(g) <= 12 and nx.is_directed_acyclic_graph(g)
+    assert any(g.nodes[n]["note"].endswith("rules") for n in g)
 
 
 @needs_dot
@@ -261,3 +271,13 @@ def test_regeneration_script_check_mode() -> None:
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "diagrams.py"), "--check"],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_cli_refuses_png_to_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from partways.cli import graph as graph_cli
+
+    monkeypatch.setattr(graph_cli, "_stdout_is_terminal", lambda: True)
+    result = CliRunner().invoke(main, ["graph", "rules", "--format", "png"])
+    assert result.exit_code == 2
+    assert "binary format" in result.output and "-o FILE" in result.output
+    assert CliRunner().invoke(main, ["graph", "rules", "--format", "dot"]).exit_code == 0

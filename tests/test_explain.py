@@ -103,7 +103,7 @@ def test_why_reaches_the_evidence_with_actual_vs_required(xkb: partways.Knowledg
     counted = {e.fact.id for n in nodes if n.fact.type == "metric" for e in n.evidence}
     assert {"event:1", "event:2", "event:3"} <= counted
     text = render_why(xkb, tree)
-    assert "3 late payment(s) in the last 365 days; 2 or more count" in text
+    assert "3 late payments in the last 365 days; 2 or more count" in text
     assert "late_payments_for_signal" not in text  # the parameter's name: JSON only
     assert "10 March 2026" in text and "invoice 12, after three reminders" in text
     assert "DEC-01" in text and "Repairs were tried and the problem persists" in text

@@ -137,12 +137,12 @@ def test_acme_why_shows_every_flag_and_both_failed_attempts() -> None:
     assert _flags_behind(a) >= {"late_payment", "boundary_violation"}
     text = render_why(a.kb, a.why())
     head = text.split("\n\n")[1]
-    for word in ("2026-04-06", "2026-07-01", "Pays late", "Crosses personal boundaries",
+    for word in ("6 April 2026", "1 July 2026", "Pays late", "Crosses personal boundaries",
                  "Tried without success"):
         assert word in head
     # every binding of the rule, grouped by red flag: both attempts under each flag
     assert text.count("active red flag:") == 2
-    for date in ("2026-04-06", "2026-07-01"):
+    for date in ("6 April 2026", "1 July 2026"):
         assert text.count(f"({date}): failed") >= 2
     # a negation names what it looked for and what it found instead
     assert "Looked for a fitting repair not yet tried or still under way" in text
@@ -166,3 +166,24 @@ def test_why_not_default_is_short_and_says_nothing_twice(case: Any, lang: str) -
         assert len(full.split("\n")) > len(lines)
         data = why_not_dict(a.kb, wn, lang)
         assert data["answer"] and data["goals"]  # the JSON keeps the whole tree too
+
+
+def test_report_and_case_graph_show_the_attempts_between_flags_and_decision() -> None:
+    from partways.diagram import case_view
+    from partways.report import render_html
+
+    a = assessed("acme-late-payer.yaml")
+    html = render_html(a, "en", graph=False)
+    attempts = ["Talk frankly about the problems (6 April 2026): failed",
+                "Start afresh with a new agreement (1 July 2026): failed"]
+    for title in attempts:
+        assert title in html
+    g = case_view(a, "en")
+    layer = {n: d["layer"] for n, d in g.nodes(data=True)}
+    shown = {d["label"] for n, d in g.nodes(data=True) if d.get("fact") == "attempt"}
+    assert set(attempts) <= shown
+    for title in attempts:  # linked from a red flag, and on to the decision
+        assert any(d.get("fact") == "attempt" and d["label"] == title
+                   and any(layer[u] == "signal" for u in g.predecessors(n))
+                   and any(layer[v] == "decision" for v in g.successors(n))
+                   for n, d in g.nodes(data=True))

@@ -139,6 +139,24 @@ def test_durable_and_reference_agree_on_the_shipped_examples(kb: partways.Knowle
         assert_same(kb, partways.load_case(path, kb))
 
 
+def test_backends_agree_on_the_scenarios_and_rule_examples(kb: partways.KnowledgeBase) -> None:
+    """The scenario corpus and the rule examples exercise every rule of the remediation and
+    harm layers (attempts copying a record's id, several tests on one date field, pairs of
+    events joined on their dates): every backend gives the same trace on each."""
+    import yaml
+
+    from _paths import RULE_EXAMPLES, TESTS
+
+    scenarios = sorted((TESTS / "scenarios" / "cases").glob("*.yaml"))
+    cases = [partways.load_case(p, kb) for p in scenarios]
+    for path in sorted(RULE_EXAMPLES.rglob("*.yaml")):
+        for ex in yaml.safe_load(path.read_text(encoding="utf-8"))["examples"]:
+            cases.append(partways.case_from_data(ex["case"], kb))
+    assert len(cases) > 100
+    for case in cases:
+        assert_same(kb, case)
+
+
 # --------------------------------------------------------------------------- fixture KB
 
 MINI = FIXTURES / "kb_mini"

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 import partways
 from partways import diagram
 from partways.cli.main import main
+from partways.lang import for_kb
 from partways.report import render_html
 
 from _paths import EXAMPLES
@@ -42,9 +43,10 @@ def test_report_shows_decision_signals_steps_plan(kb: partways.KnowledgeBase,
     for s in data["next_steps"]:
         assert s["title"] in page
     assert data["plan"] is not None
-    assert data["plan"]["notify_on"] in page and data["plan"]["end_on"] in page
+    day = for_kb(abuse.kb, "en").date  # dates as the reader reads them; ISO stays in JSON
+    assert day(data["plan"]["notify_on"]) in page and day(data["plan"]["end_on"]) in page
     for s in data["plan"]["steps"]:
-        assert s["date"] in page and s["title"] in page
+        assert day(s["date"]) in page and s["title"] in page
     assert data["reason"]["rule"] in page  # the explanation names the rules
     for section in ("decision", "signals", "steps", "plan", "explanation", "graph"):
         assert f'<section id="{section}"' in page
@@ -72,7 +74,8 @@ def test_report_graph_inline_svg_or_a_note(monkeypatch: pytest.MonkeyPatch,
                                            abuse: partways.Assessment) -> None:
     if HAS_DOT:
         page = render_html(abuse, "en")
-        assert re.search(r'<section id="graph" class="graph">\s*<h2>[^<]*</h2>\s*<svg', page)
+        assert re.search(r'<section id="graph" class="graph">\s*<h2>[^<]*</h2>\s*'
+                         r'<div class="frame"><svg', page)
         assert "<?xml" not in page and "<!DOCTYPE svg" not in page
     monkeypatch.setattr(diagram.shutil, "which", lambda _name: None)
     page = render_html(abuse, "en")
@@ -110,6 +113,7 @@ _PROBE = """<script>
     lang: document.documentElement.lang,
     textLeft: text.left, textRight: text.right, boxLeft: box.left, boxRight: box.right,
     svgWidth: svg ? svg.getBoundingClientRect().width : 0,
+    frameWidth: svg ? svg.parentNode.getBoundingClientRect().width : 0,
     bodyWidth: document.body.getBoundingClientRect().width,
     text: document.body.innerText
   }));
@@ -162,4 +166,44 @@ def test_report_in_headless_chromium(tmp_path: Path, kb: partways.KnowledgeBase,
         assert probe["direction"] == "ltr"
         assert abs(probe["textLeft"] - probe["boxLeft"]) < 2
     if HAS_DOT:
-        assert 0 < probe["svgWidth"] <= probe["bodyWidth"]
+        # the graph keeps its natural size, scrolled inside a frame as wide as the page
+        assert probe["svgWidth"] > 0 and 0 < probe["frameWidth"] <= probe["bodyWidth"]
+
+
+_GRAPH_PROBE = """<script>
+(function () {
+  var smallest = 1e9, outside = [];
+  document.querySelectorAll("#graph svg g.node").forEach(function (g) {
+    var shape = g.querySelector("polygon, path, ellipse");
+    if (!shape) return;
+    var b = shape.getBoundingClientRect();
+    g.querySelectorAll("text").forEach(function (t) {
+      var r = t.getBoundingClientRect();
+      smallest = Math.min(smallest, parseFloat(getComputedStyle(t).fontSize) *
+                          t.getScreenCTM().a);
+      if (r.left < b.left - 1 || r.right > b.right + 1 || r.top < b.top - 1 ||
+          r.bottom > b.bottom + 1) outside.push(t.textContent);
+    });
+  });
+  document.body.setAttribute("data-probe", JSON.stringify({smallest: smallest,
+    outside: outside, nodes: document.querySelectorAll("#graph svg g.node").length}));
+})();
+</script>
+</body>"""
+
+
+@pytest.mark.skipif(CHROMIUM is None or not HAS_DOT, reason="needs Chromium and Graphviz")
+@pytest.mark.parametrize("lang", ["ar", "fa"])
+def test_report_graph_reads_in_chromium(tmp_path: Path, lang: str) -> None:
+    """At 1200 px wide, every label of the decision graph sits inside its node's box and
+    no text is under 11 px (the graph keeps its natural size in a scrolling frame)."""
+    a = partways.assess(EXAMPLES / "acme-late-payer.yaml")
+    page = tmp_path / f"graph-{lang}.html"
+    page.write_text(render_html(a, lang).replace("</body>", _GRAPH_PROBE, 1), "utf-8")
+    done = _chromium(["--dump-dom", page.as_uri()], tmp_path)
+    m = re.search(r'data-probe="([^"]*)"', done.stdout)
+    assert m, done.stderr[-2000:]
+    probe = json.loads(html.unescape(m.group(1)))
+    assert probe["nodes"] > 20
+    assert probe["outside"] == []
+    assert probe["smallest"] >= 11

@@ -1,7 +1,8 @@
 """Regenerate the committed rule-graph diagrams: ``python tools/diagrams.py``.
 
-Writes ``diagrams/rules.dot``, ``diagrams/rules.mmd`` and ``diagrams/rules.svg`` from the
-shipped knowledge base (English titles). ``--check`` writes nothing and exits 1 when a
+Writes ``diagrams/rules.dot``, ``diagrams/rules.mmd`` and ``diagrams/rules.svg`` (the whole
+rule graph) and ``diagrams/overview.{dot,svg}`` (its layers) from the shipped knowledge base
+(English titles). ``--check`` writes nothing and exits 1 when a
 file is stale (tests/test_diagrams.py checks the same). The SVG needs Graphviz ``dot``;
 it is current when the digest of the DOT it was made from (an SVG comment) matches.
 """
@@ -34,10 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     except partways.PartwaysError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    source = files["rules.dot"].decode("utf-8")
     stale = []
     for name, data in sorted(files.items()):
         path = DIAGRAMS / name
+        dot = rule_diagrams(partways.load_kb(), names=(name.split(".")[0] + ".dot",))
+        source = next(iter(dot.values())).decode("utf-8")
         if path.exists() and _current(path, data, source):
             continue
         stale.append(name)

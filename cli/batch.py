@@ -1,0 +1,243 @@
+"""``partways batch`` (a whole client book) and ``partways import`` (CSV -> case files)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from partways import KnowledgeBase
+from partways.batch import Summary, jsonl_row, run_batch
+
+from .common import kb_option, lang_option, load_kb, user_errors
+
+FORMATS = ("table", "csv", "jsonl")
+CSV_COLUMNS = ("n", "source", "client", "decision", "reason", "red_flags", "next_step",
+               "notify_on", "end_on", "hours_share", "top_hours_set", "effective_rate",
+               "rate_ratio", "rate_rank", "portfolio_signals", "error")
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes (each compiles the KB once). Output order is the "
+                   "input order whatever the number.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+              show_default=True, help="A table with a summary, CSV rows, or one assessment "
+                                      "JSON a line (jsonl).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the rows to this file instead of standard output.")
+@click.option("--summary", "summary_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the summary as JSON to this file.")
+@click.option("--progress/--no-progress", default=None,
+              help="A progress bar on standard error (default: only on a terminal).")
+@lang_option
+@kb_option
+def batch(paths: tuple[Path, ...], workers: int, fmt: str, output: Path | None,
+          summary_file: Path | None, progress: bool | None, lang: str,
+          overlays: tuple[Path, ...]) -> None:
+    """Assess a client book: folders of case files, JSONL files (one case a line) or a
+    CSV export (a folder holding clients.csv, or clients.csv itself; see docs/CSV.md).
+
+    A case that cannot be read is reported in its row and the batch goes on; the exit
+    status is 1 when any failed. Ends with a summary: decisions, the most frequent red
+    flags, the clients to act on first, and the portfolio signals (SIG-25, the effective
+    hourly rate ranking).
+    """
+    kb = load_kb(overlays)
+    show = sys.stderr.isatty() if progress is None else progress
+    with user_errors(), _progress(show) as tick:
+        rows, summary = run_batch(paths, kb, [str(o) for o in overlays], workers=workers,
+                                  full=fmt == "jsonl", lang=lang, progress=tick)
+    out: IO[str]
+    with _open(output) as out:
+        if fmt == "jsonl":
+            for row in rows:
+                out.write(json.dumps(jsonl_row(row), ensure_ascii=False, sort_keys=True) + "\n")
+        elif fmt == "csv":
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(CSV_COLUMNS)
+            for row in rows:
+                writer.writerow(_csv_row(row))
+        else:
+            for line in _table(rows, kb, lang):
+                out.write(line + "\n")
+            out.write("\n" + render_summary(summary, kb, lang))
+    if fmt != "table" or output is not None:
+        click.echo(render_summary(summary, kb, lang), err=True, nl=False)
+    if summary_file is not None:
+        summary_file.write_text(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2,
+                                           sort_keys=True) + "\n", encoding="utf-8")
+    if summary.failed:
+        raise SystemExit(1)
+
+
+@contextmanager
+def _open(output: Path | None) -> Iterator[IO[str]]:
+    if output is None:
+        yield sys.stdout
+        return
+    with output.open("w", encoding="utf-8", newline="") as fh:
+        yield fh
+    click.echo(f"wrote {output}", err=True)
+
+
+@contextmanager
+def _progress(show: bool) -> Iterator[Callable[[int], None] | None]:
+    if not show:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), transient=True,
+                  console=_stderr_console()) as bar:
+        task = bar.add_task("assessing", total=None)
+        yield lambda n: bar.advance(task, n)
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _error_text(row: dict[str, Any]) -> str:
+    return " | ".join(_located(e) for e in row["errors"])
+
+
+def _located(e: dict[str, Any]) -> str:
+    where = e.get("file") or ""
+    if e.get("line") is not None:
+        where += f":{e['line']}"
+    if e.get("field"):
+        where += f": {e['field']}"
+    msg = e["message"] + (f"; did you mean '{e['suggestion']}'?" if e.get("suggestion")
+                          else "")
+    return f"{where}: {msg}" if where else msg
+
+
+def _csv_row(row: dict[str, Any]) -> list[Any]:
+    p = row.get("portfolio") or {}
+    if row.get("errors"):
+        return [row["index"] + 1, row["source"], row.get("client") or "", "", "", "", "", "",
+                "", "", "", "", "", "", "", _error_text(row)]
+    return [row["index"] + 1, row["source"], row["client"], row["decision"],
+            row["reason"]["text"] if row["reason"] else "", ";".join(row["red_flags"]),
+            row["next_step"] or "", row["notify_on"] or "", row["end_on"] or "",
+            p.get("hours_share", ""), p.get("top_hours_set", ""), p.get("effective_rate", ""),
+            p.get("rate_ratio", "") if p.get("rate_ratio") is not None else "",
+            p.get("rate_rank", ""), ";".join(s["id"] for s in p.get("signals", ())), ""]
+
+
+def _table(rows: Iterator[dict[str, Any]], kb: KnowledgeBase, lang: str) -> Iterator[str]:
+    ui = kb.ui_text
+    yield (f"{'#':>5}  {ui('batch_col_client', lang):<28} {ui('batch_col_decision', lang):<14} "
+           f"{ui('batch_col_flags', lang)}")
+    for row in rows:
+        n = row["index"] + 1
+        if row.get("errors"):
+            yield f"{n:>5}  {_cut(row.get('client') or row['source'], 28):<28} " \
+                  f"{ui('batch_failed', lang):<14} {_error_text(row)}"
+            continue
+        flags = ", ".join(row["red_flags"])
+        sig = [s["id"] for s in (row.get("portfolio") or {}).get("signals", ())]
+        if sig:
+            flags = ", ".join(x for x in (flags, *sig) if x)
+        yield f"{n:>5}  {_cut(row['client'], 28):<28} {row['decision']:<14} {flags or '-'}"
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render_summary(s: Summary, kb: KnowledgeBase, lang: str = "en") -> str:
+    """The summary in plain text, in ``lang``."""
+    ui = kb.ui_text
+
+    def decision(d: str) -> str:
+        c = kb.concept(kb.outputs["decision"]["concept"], d)
+        return kb.text(c.title, lang) if c else d
+
+    lines = [ui("batch_counts", lang).format(total=s.total, assessed=s.total - s.failed,
+                                             failed=s.failed),
+             f"{ui('batch_decisions', lang)}: " + (", ".join(
+                 f"{decision(k)} ({k}) {v}" for k, v in sorted(
+                     s.decisions.items(), key=lambda kv: (-kv[1], kv[0])))
+                 or ui("batch_none", lang))]
+    flags = s.to_dict()["red_flags"]
+    if flags:
+        lines.append(f"{ui('batch_red_flags', lang)}: " + ", ".join(
+            f"{f['id']} ({f['clients']})" for f in flags[:5]))
+    if s.act_first:
+        lines.append(ui("batch_act_first", lang))
+        for e in s.act_first:
+            lines.append(f"  {e['client']}: {decision(e['decision'])} — {e['reason'] or '-'}")
+    for _rule_id, r in sorted(s.portfolio.get("rules", {}).items()):
+        if "set_size" in r:
+            key = "batch_pareto_holds" if r["holds"] else "batch_pareto_not"
+            lines.append(ui(key, lang).format(
+                title=r["title"], guidance=", ".join(r["guidance"]), size=r["set_size"],
+                clients=r["with_measure"], share=f"{r['set_share_of_total']:.0%}",
+                members=", ".join(r["members"][:10])))
+        elif r.get("lowest"):
+            low = ", ".join(f"{x['client']} {x.get('effective_rate')}"
+                            + (f" ({x['rate_ratio']:.0%})" if x.get("rate_ratio") is not None
+                               else "") for x in r["lowest"][:5])
+            lines.append(ui("batch_rate", lang).format(title=r["title"], list=low))
+    return "\n".join(lines) + "\n"
+
+
+@click.command("import")
+@click.argument("export", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              required=True, help="The folder to write one case YAML per client into.")
+@kb_option
+def import_cmd(export: Path, out_dir: Path, overlays: tuple[Path, ...]) -> None:
+    """Turn a CSV export (a folder with clients.csv, events.csv, remediation.csv, or
+    clients.csv itself) into one case file per client, ready for `partways assess`.
+
+    Every problem is reported as file:row: column: message; a client with problems
+    gets no file, and the exit status is 1.
+    """
+    import yaml
+
+    from partways.csvimport import import_csv
+
+    kb = load_kb(overlays)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written, failed = 0, 0
+    names: set[str] = set()
+    with user_errors():
+        for case in import_csv(export, kb):
+            if case.errors:
+                failed += 1
+                for e in case.errors:
+                    click.echo(str(e), err=True)
+                continue
+            name = _slug(case.client, names)
+            text = yaml.safe_dump(case.data, allow_unicode=True, sort_keys=False, width=100)
+            (out_dir / f"{name}.yaml").write_text(
+                f"# imported from {export.name} (partways import)\n{text}", encoding="utf-8")
+            written += 1
+    click.echo(f"wrote {written} case file(s) to {out_dir}"
+               + (f"; {failed} client(s) or row(s) with problems" if failed else ""), err=True)
+    if failed:
+        raise SystemExit(1)
+
+
+def _slug(name: str, taken: set[str]) -> str:
+    base = re.sub(r"[^\w]+", "-", name.strip().lower()).strip("-") or "client"
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    taken.add(slug)
+    return slug
+

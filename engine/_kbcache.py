@@ -1,0 +1,98 @@
+"""The loaded knowledge base cached on disk, keyed on a digest of everything it came from.
+
+Loading a KB parses and validates ~50 YAML files (~0.15 s, and it imports jsonschema);
+unpickling the result takes ~5 ms. The key is a SHA-256 over the content of every file
+under the KB folder and its overlays (path and bytes), the engine's version and the
+source of the modules that build or define a loaded KB: any change to any of them gives
+a new key, so a cached KB is never stale. The cache only saves time: when its folder
+cannot be created, read or written (read-only, full, no home), or an entry does not
+unpickle, the KB is loaded from its files as usual; the result is the same either way.
+
+Where: ``$PARTWAYS_CACHE_DIR``, else ``$XDG_CACHE_HOME/partways``, else
+``~/.cache/partways``. ``PARTWAYS_CACHE_DIR=off`` turns it off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copyreg
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+# Modules whose code shapes a loaded KnowledgeBase (its classes, parsing and validation).
+_SOURCES = ("knowledge.py", "expr.py", "errors.py", "_yaml.py", "_validate.py", "limits.py",
+            "version.py", "schemas/kb.schema.json")
+_ENGINE = Path(__file__).resolve().parent
+
+
+def _proxy(data: dict[str, Any]) -> MappingProxyType[str, Any]:
+    return MappingProxyType(data)
+
+
+# KB tables hold their rows as read-only mappings, which pickle cannot store by itself.
+copyreg.pickle(MappingProxyType, lambda m: (_proxy, (dict(m),)))
+
+
+def cache_dir() -> Path | None:
+    """The cache folder, or ``None`` when caching is off."""
+    where = os.environ.get("PARTWAYS_CACHE_DIR")
+    if where is not None:
+        return None if where.strip().lower() in ("", "off", "0", "no") else Path(where)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "partways"
+
+
+def digest(roots: tuple[str, ...]) -> str:
+    """SHA-256 over the engine's KB-shaping sources and every file under ``roots``."""
+    h = hashlib.sha256(f"{sys.version_info[:2]}|".encode())
+    for name in _SOURCES:
+        h.update(name.encode() + b"\0")
+        with contextlib.suppress(OSError):
+            h.update((_ENGINE / name).read_bytes())
+    for root in roots:
+        h.update(b"\1" + root.encode() + b"\0")
+        base = Path(root)
+        for path in sorted(p for p in base.rglob("*") if p.is_file()
+                           and "__pycache__" not in p.parts):
+            h.update(str(path.relative_to(base)).encode() + b"\0")
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def load(key: str) -> Any | None:
+    """The cached object for ``key``, or ``None`` (absent, unreadable, or not unpickling)."""
+    folder = cache_dir()
+    if folder is None:
+        return None
+    try:
+        with open(folder / f"kb-{key}.pickle", "rb") as fh:
+            return pickle.load(fh)
+    except Exception:  # absent, unreadable, truncated, from another version: load anew
+        return None
+
+
+def store(key: str, value: Any) -> None:
+    """Write ``value`` for ``key`` atomically; any failure is ignored (the cache is optional)."""
+    folder = cache_dir()
+    if folder is None:
+        return
+    tmp = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".kb-", suffix=".tmp", dir=folder)
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, folder / f"kb-{key}.pickle")
+        tmp = None
+    except Exception:  # read-only, full, not a folder, not picklable: skip caching
+        pass
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)

@@ -1,0 +1,203 @@
+"""partways batch and import: folders, JSONL, CSV exports, bad rows, order, portfolio."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import partways
+from partways.batch import iter_items, run_batch
+from partways.cli.main import main
+
+from _paths import EXAMPLES, ROOT
+
+CSV_SET = EXAMPLES / "csv"
+
+
+def _book(tmp_path: Path, clients: int, bad: int = 0) -> Path:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("book", ROOT / "benchmarks" / "book.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mod.generate(tmp_path / "book", clients, bad, 7)
+    return tmp_path / "book"
+
+
+def test_batch_folder_matches_assess_and_reports_bad_case(tmp_path: Path) -> None:
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    for f in sorted(EXAMPLES.glob("*.yaml"))[:4]:
+        shutil.copy(f, folder / f.name)
+    (folder / "zz-bad.yaml").write_text("client: X\nwellbeing: hihg\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["batch", str(folder), "--format", "jsonl"])
+    assert result.exit_code == 1  # one case failed, the batch went on
+    lines = [json.loads(x) for x in result.stdout.splitlines()]
+    assert len(lines) == 5
+    for f, line in zip(sorted(folder.glob("*.yaml"))[:4], lines, strict=False):
+        expected = json.loads(partways.assess(f).to_json())
+        assert {k: v for k, v in line.items() if k not in ("source", "portfolio")} == expected
+    assert lines[4]["error"] == {"kind": "case", "file": str(folder / "zz-bad.yaml"), "line": 2,
+                                 "field": "wellbeing", "suggestion": "high",
+                                 "message": "'hihg' is not one of low, medium, high"}
+    assert "1 could not be read" in result.stderr
+
+
+def test_batch_jsonl_locates_bad_lines(tmp_path: Path) -> None:
+    good = json.dumps(dict(partways.assess(EXAMPLES / "nour-bakery-steady.yaml").case.data))
+    path = tmp_path / "book.jsonl"
+    path.write_text(f"{good}\n\n{{\"client\": \"Y\", \"doubts\": -2}}\nnot json\n{good}\n",
+                    encoding="utf-8")
+    result = CliRunner().invoke(main, ["batch", str(path), "--format", "csv"])
+    assert result.exit_code == 1
+    rows = list(csv.DictReader(result.stdout.splitlines()))
+    assert [r["decision"] for r in rows] == ["keep", "", "", "keep"]
+    assert rows[1]["source"] == f"{path}:3" and f"{path}:3: doubts: must be >= 0" in rows[1]["error"]
+    assert rows[2]["error"].startswith(f"{path}:4")
+
+
+def test_csv_sample_set_batch_and_import_round_trip(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["batch", str(CSV_SET)])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "6 case(s): 6 assessed, 0 could not be read" in out and "Act first on:" in out
+    assert "Kian Construction: End the relationship now — Verbal abuse" in out
+    imported = CliRunner().invoke(main, ["import", str(CSV_SET), "-o", str(tmp_path / "cases")])
+    assert imported.exit_code == 0, imported.output
+    files = sorted((tmp_path / "cases").glob("*.yaml"))
+    assert len(files) == 6
+    jsonl = CliRunner().invoke(main, ["batch", str(CSV_SET), "--format", "jsonl"])
+    by_client = {json.loads(x)["client"]: json.loads(x) for x in jsonl.stdout.splitlines()}
+    for f in files:  # round trip: the imported file assesses to the batch's decision
+        a = partways.assess(f)
+        assert a.decision == by_client[a.client]["decision"]
+        assert a.to_dict()["decision_id"] == by_client[a.client]["decision_id"]
+
+
+def test_csv_problems_are_located_and_never_dropped(tmp_path: Path) -> None:
+    (tmp_path / "clients.csv").write_text(
+        "Company,As of,Hours,Total billed,Wellbeing,Favourite colour\n"
+        "Acme,2026-11-16,abc,100,high,red\nBeta,2026-13-01,10,100,hihg,blue\n"
+        ",2026-11-16,10,100,low,\nGamma,2026-11-16,10,100,low,\n", encoding="utf-8")
+    (tmp_path / "events.csv").write_text(
+        "Client,Date,Type,Days late\nAcme,2026-10-01,late_payment,x\n"
+        "Zed,2026-10-02,late_payment,3\nGamma,2026-12-01,late_payment,3\n"
+        "Gamma,2026-10-01,late_payment,\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(tmp_path), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    c, e = tmp_path / "clients.csv", tmp_path / "events.csv"
+    for line in [f"{c}:1: Favourite colour: unknown column 'Favourite colour'",
+                 f"{c}:2: hours: 'abc' is not a number",
+                 f"{e}:2: days_late: 'x' is not a whole number",
+                 f"{c}:3: as_of: '2026-13-01' is not a valid date",
+                 f"{c}:3: wellbeing: 'hihg' is not one of low, medium, high; did you mean 'high'?",
+                 f"{c}:4: client: no client name in this row",
+                 f"{e}:4: date: date 2026-12-01 is after as_of 2026-11-16",
+                 f"{e}:5: days_late: needs a 'days_late'",
+                 f"{e}:3: client: unknown client 'Zed' (not in clients.csv)"]:
+        assert line in result.stderr, line
+    assert list((tmp_path / "out").glob("*.yaml")) == []  # every client had a problem
+
+
+def test_columns_match_case_insensitively_with_aliases(kb: partways.KnowledgeBase,
+                                                       tmp_path: Path) -> None:
+    from partways.csvimport import import_csv
+
+    (tmp_path / "clients.csv").write_text(
+        "ACCOUNT NAME;as-of;Billable_Hours;total billed;Amount Due\n"
+        "Ünïcode GmbH;2026-11-16;12.5;900;100\n", encoding="utf-8-sig")
+    [case] = list(import_csv(tmp_path, kb))
+    assert not case.errors
+    assert case.data == {"client": "Ünïcode GmbH", "as_of": "2026-11-16",
+                         "money": {"hours": 12.5, "revenue": 900, "outstanding": 100}}
+
+
+def test_order_is_the_input_order_whatever_the_workers(tmp_path: Path) -> None:
+    book = _book(tmp_path, 60, bad=3)
+    one = CliRunner().invoke(main, ["batch", str(book), "--format", "csv"])
+    two = CliRunner().invoke(main, ["batch", str(book), "--format", "csv", "--workers", "2"])
+    assert one.exit_code == two.exit_code == 1
+    assert one.stdout == two.stdout
+    rows = list(csv.DictReader(one.stdout.splitlines()))
+    assert len(rows) == 61  # 60 clients and the event row of an unknown client
+    failed = [r for r in rows if r["error"]]
+    assert len(failed) == 4  # 3 malformed clients + the event of an unknown client
+    assert all(":" in r["source"] for r in failed)
+
+
+def test_portfolio_pareto_and_rate_ranking(kb: partways.KnowledgeBase, tmp_path: Path) -> None:
+    book = tmp_path / "p"
+    book.mkdir()
+    hours = [500, 300, 20, 20, 20, 20, 20, 20, 20, 20, 10, 10]  # 2 of 12 take 82%
+    rows = ["Company,As of,Hours,Total billed,Target rate"] + [
+        f"C{i:02d},2026-11-16,{h},{h * (30 if i == 1 else 60)},60" for i, h in enumerate(hours)]
+    (book / "clients.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    it, summary = run_batch([book], kb, full=True)
+    got = list(it)
+    pareto = summary.portfolio["rules"]["portfolio.pareto"]
+    assert pareto["members"] == ["C00", "C01"] and pareto["set_share_of_total"] == 0.8163
+    assert pareto["holds"] is True
+    flagged = {r["client"] for r in got if r["portfolio"]["signals"]}
+    assert flagged == set(pareto["members"])
+    by = {r["client"]: r for r in got}
+    assert by["C01"]["portfolio"]["rate_rank"] == 1  # the lowest effective rate
+    assert by["C01"]["portfolio"]["effective_rate"] == 30.0
+    assert by["C01"]["assessment"]["portfolio"]["rate_ratio"] == 0.5
+    sig = by["C00"]["portfolio"]["signals"][0]
+    assert sig["guidance"] == ["SIG-25"] and sig["id"] == "pareto_client"
+    even = tmp_path / "even"
+    even.mkdir()
+    (even / "clients.csv").write_text("Company,As of,Hours\n" + "".join(
+        f"E{i},2026-11-16,10\n" for i in range(10)), encoding="utf-8")
+    _rows, s2 = run_batch([even], kb)
+    list(_rows)
+    assert s2.portfolio["rules"]["portfolio.pareto"]["holds"] is False
+
+
+def test_assessment_with_portfolio_validates(kb: partways.KnowledgeBase) -> None:
+    import jsonschema
+
+    v = jsonschema.Draft202012Validator(partways.schema("assessment"),
+                                        format_checker=jsonschema.FormatChecker())
+    rows, _s = run_batch([CSV_SET], kb, full=True)
+    for row in rows:
+        assert not list(v.iter_errors(row["assessment"]))
+
+
+def test_items_of_a_missing_path_are_errors(kb: partways.KnowledgeBase) -> None:
+    [item] = list(iter_items(["/nonexistent/x"], kb))
+    assert item.kind == "error"
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "jsonl"])
+def test_output_file_and_summary_file(tmp_path: Path, fmt: str) -> None:
+    out, summ = tmp_path / f"o.{fmt}", tmp_path / "s.json"
+    result = CliRunner().invoke(main, ["batch", str(CSV_SET), "--format", fmt, "-o", str(out),
+                                       "--summary", str(summ)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text("utf-8") and result.stdout == ""
+    data = json.loads(summ.read_text("utf-8"))
+    assert data["cases"] == 6 and data["decisions"]["terminate_now"] == 2
+    assert data["act_first"][0]["decision"] == "terminate_now"
+
+
+def test_sig25_is_a_portfolio_rule_not_an_excuse(kb: partways.KnowledgeBase) -> None:
+    from partways.portfolio import portfolio_spec
+
+    assert "scope" not in kb.guidance["SIG-25"]
+    spec = portfolio_spec(kb)
+    assert spec is not None and "SIG-25" in spec.guidance
+    report = partways.lint_kb()
+    assert not [p for p in report.problems if "SIG-25" in p.message]
+
+
+def test_summary_in_every_language() -> None:
+    for lang, word in [("ar", "ابدأ بهؤلاء"), ("fa", "اول به این‌ها بپردازید")]:
+        result = CliRunner().invoke(main, ["batch", str(CSV_SET), "--lang", lang])
+        assert result.exit_code == 0 and word in result.stdout
