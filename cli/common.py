@@ -9,13 +9,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 import partways
-from partways import Assessment, KnowledgeBase, PartwaysError
+from partways import PartwaysError
 from partways.lang import fit_width
+
+if TYPE_CHECKING:  # imported on use by partways itself (cold start)
+    from partways import Assessment, KnowledgeBase
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -8,8 +8,7 @@ from typing import Any
 
 import click
 
-from partways import __version__
-from partways.render import render_text
+from partways.version import __version__
 
 from .common import (
     LANGS,
@@ -125,6 +124,8 @@ def main(ctx: click.Context, engine: str | None) -> None:
 def assess(case: Path, fmt: str, lang: str, output: Path | None,
            overlays: tuple[Path, ...], width: int | None) -> None:
     """Assess CASE (a YAML or JSON case file, or - for standard input)."""
+    from partways.render import render_text
+
     a = assess_cli(case, overlays)
     if fmt == "json":
         emit(a.to_json(lang), output)

@@ -13,17 +13,6 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .api import (
-    assess,
-    assess_case,
-    assess_data,
-    assess_text,
-    program_for,
-    resolve_kb,
-    validate_case,
-)
-from .assessment import Assessment, Finding, Plan, PlanStep, Step
-from .case import Case, case_from_data, load_case, parse_case
 from .errors import (
     CaseError,
     InferenceError,
@@ -33,11 +22,17 @@ from .errors import (
     QueryError,
     Source,
 )
-from .knowledge import KnowledgeBase, load_kb
 from .version import SCHEMA_VERSION, __version__
 
-# Imported on first use (cold start: assessing a case needs none of them).
+# Imported on first use (cold start: `partways --help` needs none of them, assessing a
+# case only the first few).
 _LAZY = {
+    "assess": "api", "assess_case": "api", "assess_data": "api", "assess_text": "api",
+    "program_for": "api", "resolve_kb": "api", "validate_case": "api",
+    "Assessment": "assessment", "Finding": "assessment", "Plan": "assessment",
+    "PlanStep": "assessment", "Step": "assessment", "Case": "case",
+    "case_from_data": "case", "load_case": "case", "parse_case": "case",
+    "KnowledgeBase": "knowledge", "load_kb": "knowledge",
     "decision_id": "contract", "kb_digest": "contract", "schema": "contract",
     "schema_text": "contract", "Coverage": "coverage", "rule_coverage": "coverage",
     "case_view": "diagram", "render_diagram": "diagram:render", "Why": "explain",
@@ -51,12 +46,24 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from .api import (
+        assess,
+        assess_case,
+        assess_data,
+        assess_text,
+        program_for,
+        resolve_kb,
+        validate_case,
+    )
+    from .assessment import Assessment, Finding, Plan, PlanStep, Step
+    from .case import Case, case_from_data, load_case, parse_case
     from .contract import decision_id, kb_digest, schema, schema_text
     from .coverage import Coverage, rule_coverage
     from .diagram import case_view
     from .diagram import render as render_diagram
     from .explain import Why, WhyNot
     from .journal import log_entries
+    from .knowledge import KnowledgeBase, load_kb
     from .letters import find_forbidden, letter_channels, render_letter
     from .lint import LintReport, Problem, lint_kb
     from .plan_render import no_plan_message, plan_items, render_plan

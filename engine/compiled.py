@@ -185,6 +185,13 @@ class _Store:
         self.index: list[dict[Any, list[Item]]] = [{} for _ in range(n)]
         self.odd: list[list[Item]] = [[] for _ in range(n)]  # key not hashable: scanned
 
+    def copy(self) -> _Store:
+        new = _Store(0)
+        new.items = [list(x) for x in self.items]
+        new.index = [{k: list(v) for k, v in d.items()} if d else {} for d in self.index]
+        new.odd = [list(x) for x in self.odd]
+        return new
+
     def add(self, memory: _Memory, seq: int, fact: Fact) -> None:
         item = (seq, fact)
         slot = memory.slot
@@ -300,10 +307,23 @@ class CompiledRules:
                     step.memory.users.append((compiled, j))
             self.rules.append(compiled)
         self.dispatch = {t: _dispatch(entries) for t, entries in by_type.items()}
+        self._template: tuple[tuple[int, ...], tuple[Fact, ...], _Store] | None = None
         self.levels = sorted({r.level for r in self.rules})
 
     def run(self, fb: FactBase, trace: Trace) -> None:
         _Run(self, fb, trace).evaluate()
+
+    def template(self, static: tuple[Fact, ...], run: _Run) -> tuple[_Store, int]:
+        """A fresh store holding ``static`` (sequence numbers from 0), and the next number."""
+        key = tuple(id(f) for f in static)
+        hit = self._template
+        if hit is None or hit[0] != key or any(a is not b for a, b in zip(hit[1], static,
+                                                                          strict=True)):
+            run.store, run.seq = _Store(len(self.memories)), 0
+            for fact in sorted(static, key=lambda f: f["id"]):
+                run.add(fact)
+            hit = self._template = (key, static, run.store)
+        return hit[2].copy(), len(static)
 
 
 def _key_getter(alias: str, fld: str) -> Callable[[Env], Any]:
@@ -356,12 +376,15 @@ def _dispatch(entries: list[tuple[_Memory, tuple[str, str] | None]]) -> _Dispatc
 class _Run:
     def __init__(self, rules: CompiledRules, fb: FactBase, trace: Trace) -> None:
         self.c = rules
-        self.store = _Store(len(rules.memories))
         self.trace = trace
-        self.seq = 0
         self.queue: list[tuple[int, Fact, list[_Memory]]] = []
         self.cap = rules.kb.max_firings
-        for fact in sorted(fb.facts.values(), key=lambda f: f["id"]):
+        # The KB's table rows are the same objects in every case: their alpha memories
+        # are filled once (a template copied per run), then the case's own facts go in.
+        static = tuple(f for f in fb.facts.values() if fb.static.get(f["id"]))
+        self.store, self.seq = rules.template(static, self)
+        for fact in sorted((f for f in fb.facts.values() if not fb.static.get(f["id"])),
+                           key=lambda f: f["id"]):
             self.add(fact)
 
     def add(self, fact: Fact) -> tuple[int, list[_Memory]]:

@@ -48,15 +48,31 @@ def build_facts(kb: KnowledgeBase, case: Case) -> FactBase:
         if ft.source is not None and not ft.derived and not ft.table:
             for fact in _from_case(ft, case):
                 fb.add(fact)
-    for table in kb.tables:
-        for i, row in enumerate(table.rows, 1):
-            key = ":".join(str(row[k]) for k in sorted(row) if isinstance(row[k], str)) or str(i)
-            fb.add({"fact": table.fact, "id": f"{table.fact}:{key}", **row}, static=True)
+    for fact in table_facts(kb):
+        fb.add(fact, static=True)
     for metric in kb.metrics:
         measured = _metric(metric, fb)
         if measured is not None:
             fb.add(measured)
     return fb
+
+
+_TABLES: dict[int, tuple[KnowledgeBase, tuple[Fact, ...]]] = {}
+
+
+def table_facts(kb: KnowledgeBase) -> tuple[Fact, ...]:
+    """The facts of the KB's tables: the same for every case, so built once per KB (the
+    same dicts in every fact base; nothing downstream changes a fact)."""
+    hit = _TABLES.get(id(kb))
+    if hit is None or hit[0] is not kb:
+        out = []
+        for table in kb.tables:
+            for i, row in enumerate(table.rows, 1):
+                key = ":".join(str(row[k]) for k in sorted(row)
+                               if isinstance(row[k], str)) or str(i)
+                out.append({"fact": table.fact, "id": f"{table.fact}:{key}", **row})
+        hit = _TABLES[id(kb)] = (kb, tuple(out))
+    return hit[1]
 
 
 def params_fact(params: Mapping[str, Any]) -> Fact:
