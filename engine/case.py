@@ -111,6 +111,9 @@ class _Plain:
             return [self.plain(v, (*path, i), depth + 1) for i, v in enumerate(value)]
         if isinstance(value, str) and len(value) > limits.MAX_STRING:
             raise self.fail(f"text longer than the {limits.MAX_STRING}-character limit", path)
+        if value is not None and not isinstance(value, (str, int, float)):
+            raise self.fail(f"must be text, a number, true/false, null, a list or a mapping, "
+                            f"not {type(value).__name__}", path)
         problem = limits.number_problem(value)
         if problem:
             raise self.fail(problem, path)

@@ -142,9 +142,16 @@ def for_kb(kb: Any, code: str) -> Lang:
 
 
 def is_iso_date(text: str) -> bool:
-    """``text`` is a date as the engine writes it (``2026-11-16``)."""
-    return len(text) == 10 and text[4] == "-" and text[7] == "-" and \
-        text.replace("-", "").isdigit()
+    """``text`` is a date as the engine writes it (``2026-11-16``); free text that only
+    looks like one (``2026-13-01``, a client's name) is not."""
+    if not (len(text) == 10 and text[4] == "-" and text[7] == "-"
+            and text.replace("-", "").isdigit()):
+        return False
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def to_western(text: str) -> str:

@@ -428,8 +428,10 @@ def why_summary(kb: KnowledgeBase, why: Why, lang: str = "en") -> list[str]:
     reasons = list(dict.fromkeys(s.rule for s in node.supports))
     kind = kb.outputs["decision"].get("concept", "")
     c = kb.concept(kind, why.decision)
+    lead = f"explain_lead_{why.decision}"  # "Ending the relationship is advised"
     lines = [w.ui("explain_summary_lead",
-                  decision=kb.text(c.title, lang) if c else why.decision,
+                  decision=w.ui(lead) if lead in kb.ui else
+                  (kb.text(c.title, lang) if c else why.decision),
                   reasons=w.semi().join(w.rule_title(r) for r in reasons))]
     flags: dict[str, FactRef] = {}
     found: dict[str, FactRef] = {}

@@ -119,6 +119,7 @@ COMMANDS: list[tuple[str, list[str], str]] = [
     ("graph-json", ["graph", "case", "{case}", "--format", "json"], "json"),
     ("graph-graphml", ["graph", "case", "{case}", "--format", "graphml"], "xml"),
     ("report", ["report", "{case}", "--no-graph"], "html"),
+    ("check", ["check", "{case}"], "check"),
     ("log", ["log", "{case}", "--as-of", "2027-06-01", "--event",
              "type=late_payment,date=2027-06-01,days_late=3"], "text"),
 ]
@@ -169,6 +170,12 @@ def _one_line_error(output: str) -> bool:
         return False
 
 
+def _check_summary(kind: str, output: str) -> bool:
+    """``check`` lists every problem (one line each), then its summary line."""
+    return kind == "check" and bool(
+        re.search(r"^0 of 1 case\(s\) valid, \d+ problem\(s\)$", output, re.M))
+
+
 def run_case(data: dict[str, Any], folder: Path, tally: Tally, *,
              commands: list[tuple[str, list[str], str]] = COMMANDS, label: str = "") -> None:
     """Every command on ``data`` (written as YAML), each sorted into the tally."""
@@ -198,7 +205,7 @@ def run_case(data: dict[str, Any], folder: Path, tally: Tally, *,
                 tally.valid_outputs += 1
             except Exception as exc:
                 tally.failures.append(f"invalid output ({name}) {label}: {exc!r}")
-        elif r.exit_code == 1 and _one_line_error(r.output):
-            tally.clean_errors += 1
+        elif r.exit_code == 1 and (_one_line_error(r.output) or _check_summary(kind, r.output)):
+            tally.clean_errors += 1  # (check lists every problem, one line each)
         else:
             tally.failures.append(f"bad exit ({name}) {label}: {r.exit_code} {r.output!r:.300}")

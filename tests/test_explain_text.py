@@ -143,7 +143,7 @@ def test_acme_why_shows_every_flag_and_both_failed_attempts() -> None:
     # every binding of the rule, grouped by red flag: both attempts under each flag
     assert text.count("active red flag:") == 2
     for date in ("6 April 2026", "1 July 2026"):
-        assert text.count(f"({date}): failed") >= 2
+        assert text.count(f", {date}: failed") >= 2
     # a negation names what it looked for and what it found instead
     assert "Looked for a fitting repair not yet tried or still under way" in text
     assert "applies only when the contract comes up for renewal soon" in text
@@ -174,8 +174,8 @@ def test_report_and_case_graph_show_the_attempts_between_flags_and_decision() ->
 
     a = assessed("acme-late-payer.yaml")
     html = render_html(a, "en", graph=False)
-    attempts = ["Talk frankly about the problems (6 April 2026): failed",
-                "Start afresh with a new agreement (1 July 2026): failed"]
+    attempts = ["Talk frankly about the problems, 6 April 2026: failed",
+                "Start afresh with a new agreement, 1 July 2026: failed"]
     for title in attempts:
         assert title in html
     g = case_view(a, "en")

@@ -96,6 +96,15 @@ def test_mapping_api_refuses_nan_and_huge_numbers(kb: partways.KnowledgeBase) ->
         resolve_policy(kb, {"late_payments_for_signal": 10 ** 400})
 
 
+@pytest.mark.parametrize("value", [complex(1, 2), object(), b"x", {1, 2}, Path("x")])
+def test_mapping_api_refuses_values_that_are_not_plain_data(kb: partways.KnowledgeBase,
+                                                            value: object) -> None:
+    with pytest.raises(partways.CaseError, match=re.escape(
+            "<data>: money.revenue: must be text, a number, true/false, null, a list or a "
+            "mapping, not ")):
+        partways.assess_data({"client": "A", "money": {"revenue": value}}, kb)
+
+
 def test_mapping_api_nesting_is_bounded(kb: partways.KnowledgeBase) -> None:
     data: dict[str, object] = {"client": "A", "as_of": "2026-11-01"}
     inner = data
