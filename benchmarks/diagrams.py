@@ -14,9 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import partways
-from partways.diagram import case_view, render
-from partways.report import render_html
-from partways.rulegraph import rule_graph
+from partways.render.diagram import case_view, render
+from partways.render.report import render_html
+from partways.render.rulegraph import rule_graph
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import partways
-from partways.render_explain import render_flip, render_why, render_why_not
+from partways.render.explain import render_flip, render_why, render_why_not
 
 ROOT = Path(__file__).resolve().parent.parent
 

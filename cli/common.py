@@ -15,7 +15,7 @@ import click
 
 import partways
 from partways import PartwaysError
-from partways.lang import fit_width
+from partways.render.lang import fit_width
 
 if TYPE_CHECKING:  # imported on use by partways itself (cold start)
     from partways import Assessment, KnowledgeBase

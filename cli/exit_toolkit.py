@@ -20,7 +20,7 @@ from partways import (
     render_letter,
     render_plan,
 )
-from partways.plan_render import FORMATS
+from partways.render.plan import FORMATS
 
 from .common import (
     assess_cli,

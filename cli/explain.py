@@ -10,7 +10,7 @@ import click
 
 import partways
 from partways.limits import SEARCH_SECONDS
-from partways.render_explain import (
+from partways.render.explain import (
     flip_dict,
     render_flip,
     render_what_if,

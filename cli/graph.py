@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from partways.diagram import FORMATS, case_view, render
 from partways.errors import did_you_mean
-from partways.rulegraph import rule_graph
+from partways.render.diagram import FORMATS, case_view, render
+from partways.render.rulegraph import rule_graph
 
 from .common import (
     F,

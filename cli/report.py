@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from partways.report import render_html
+from partways.render.report import render_html
 
 from .common import assess_cli, case_argument, emit, kb_option, lang_option, user_errors
 

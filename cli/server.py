@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 import partways
 from partways import Assessment, KnowledgeBase, PartwaysError
-from partways.render_explain import flip_dict, what_if_dict, why_dict, why_not_dict
+from partways.render.explain import flip_dict, what_if_dict, why_dict, why_not_dict
 
 LANGS = ("en", "ar", "fa")
 MAX_BODY = 1_000_000        # bytes of one request

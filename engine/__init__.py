@@ -35,12 +35,14 @@ _LAZY = {
     "KnowledgeBase": "knowledge", "load_kb": "knowledge",
     "decision_id": "contract", "kb_digest": "contract", "schema": "contract",
     "schema_text": "contract", "Coverage": "coverage", "rule_coverage": "coverage",
-    "case_view": "diagram", "render_diagram": "diagram:render", "Why": "explain",
-    "WhyNot": "explain", "log_entries": "journal", "find_forbidden": "letters",
-    "letter_channels": "letters", "render_letter": "letters", "LintReport": "lint",
-    "Problem": "lint", "lint_kb": "lint", "no_plan_message": "plan_render",
-    "plan_items": "plan_render", "render_plan": "plan_render",
-    "assess_reference": "reference", "render_html": "report", "rule_graph": "rulegraph",
+    "case_view": "render.diagram", "render_diagram": "render.diagram:render",
+    "Why": "explain", "WhyNot": "explain", "log_entries": "journal",
+    "find_forbidden": "render.letters", "letter_channels": "render.letters",
+    "render_letter": "render.letters", "LintReport": "lint",
+    "Problem": "lint", "lint_kb": "lint", "no_plan_message": "render.plan",
+    "plan_items": "render.plan", "render_plan": "render.plan",
+    "assess_reference": "reference", "render_html": "render.report",
+    "rule_graph": "render.rulegraph",
     "Edit": "whatif", "FlipResult": "whatif", "WhatIf": "whatif", "flip": "whatif",
     "what_if": "whatif",
 }
@@ -59,17 +61,17 @@ if TYPE_CHECKING:
     from .case import Case, case_from_data, load_case, parse_case
     from .contract import decision_id, kb_digest, schema, schema_text
     from .coverage import Coverage, rule_coverage
-    from .diagram import case_view
-    from .diagram import render as render_diagram
     from .explain import Why, WhyNot
     from .journal import log_entries
     from .knowledge import KnowledgeBase, load_kb
-    from .letters import find_forbidden, letter_channels, render_letter
     from .lint import LintReport, Problem, lint_kb
-    from .plan_render import no_plan_message, plan_items, render_plan
     from .reference import assess_reference
-    from .report import render_html
-    from .rulegraph import rule_graph
+    from .render.diagram import case_view
+    from .render.diagram import render as render_diagram
+    from .render.letters import find_forbidden, letter_channels, render_letter
+    from .render.plan import no_plan_message, plan_items, render_plan
+    from .render.report import render_html
+    from .render.rulegraph import rule_graph
     from .whatif import Edit, FlipResult, WhatIf, flip, what_if
 
 

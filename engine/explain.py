@@ -6,16 +6,17 @@ the actual value, the required one and the parameter behind it. ``why_not`` take
 conclusion that did not happen, finds the rules that could have concluded it, evaluates
 their patterns against the case's facts (the best partial match) and recurses into what
 is missing, down to evidence, with a depth bound. Both return plain frozen records; the
-renderers (``render_explain``) turn them into text or JSON.
+renderers (``partways.render.explain``) turn them into text or JSON.
 
 Domain-free: fact types, fields and outputs come from the KB.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .errors import QueryError, did_you_mean
 from .expr import MISSING, AnyOf, Cond, Const, Param, Ref, Test, compare, evaluate, holds
@@ -23,8 +24,30 @@ from .facts import Fact
 from .inference import Firing, Trace, _alias
 from .knowledge import KnowledgeBase, Pattern, Rule
 
-if TYPE_CHECKING:
-    from .assessment import Assessment
+
+class _Case(Protocol):
+    @property
+    def as_of(self) -> _dt.date: ...
+
+
+class Assessment(Protocol):
+    """What an explanation reads of an assessment (:class:`partways.Assessment` has it):
+    declared here so this module does not import the one that imports it."""
+
+    @property
+    def kb(self) -> KnowledgeBase: ...
+    @property
+    def trace(self) -> Trace: ...
+    @property
+    def case(self) -> _Case: ...
+    @property
+    def client(self) -> str: ...
+    @property
+    def decision(self) -> str: ...
+    @property
+    def decision_node(self) -> str | None: ...
+    @property
+    def graph(self) -> Any: ...
 
 DEFAULT_DEPTH = 4
 _BEAM = 8  # partial bindings kept per pattern when looking for the best near-match
@@ -151,7 +174,7 @@ class Why:
 
     def to_dict(self, lang: str = "en") -> dict[str, Any]:
         """The JSON form (docs/EXPLAIN.md), texts in ``lang``."""
-        from .render_explain import why_dict
+        from .render.explain import why_dict
 
         return why_dict(_kb_of(self.kb), self, lang)
 
@@ -210,7 +233,7 @@ class WhyNot:
 
     def to_dict(self, lang: str = "en") -> dict[str, Any]:
         """The JSON form (docs/EXPLAIN.md), texts in ``lang``."""
-        from .render_explain import why_not_dict
+        from .render.explain import why_not_dict
 
         return why_not_dict(_kb_of(self.kb), self, lang)
 

@@ -538,7 +538,7 @@ class LetterTemplates(Check):
     whole_kb = True
 
     def finalize(self, ctx: Context) -> Iterable[Problem]:
-        from .letters import load_letters
+        from .render.letters import load_letters
 
         try:
             letters = load_letters(ctx.kb)

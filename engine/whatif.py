@@ -116,7 +116,7 @@ class WhatIf:
 
     def to_dict(self, lang: str = "en") -> dict[str, Any]:
         """The JSON form (docs/EXPLAIN.md), texts in ``lang``."""
-        from .render_explain import what_if_dict
+        from .render.explain import what_if_dict
 
         return what_if_dict(self.before.kb, self, lang)
 
@@ -150,7 +150,7 @@ class FlipResult:
 
     def to_dict(self, lang: str = "en") -> dict[str, Any]:
         """The JSON form (docs/EXPLAIN.md), texts in ``lang``."""
-        from .render_explain import flip_dict
+        from .render.explain import flip_dict
 
         return flip_dict(self.before.kb, self, lang)
 

@@ -12,8 +12,8 @@ from partways.cli.main import LAZY_COMMANDS, main
 from _paths import EXAMPLES
 
 HEAVY = ("jinja2", "graphviz", "icalendar", "ruamel", "networkx", "partways.explain",
-         "partways.whatif", "partways.lint", "partways.report", "partways.diagram",
-         "partways.journal", "partways.letters", "http.server")
+         "partways.whatif", "partways.lint", "partways.render.report", "partways.render.diagram",
+         "partways.journal", "partways.render.letters", "http.server")
 
 
 def imported_after(args: list[str]) -> set[str]:

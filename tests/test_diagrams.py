@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 import partways
-from partways import diagram
 from partways.cli.main import main
-from partways.diagram import case_view, render, rule_diagrams, to_dot, to_mermaid
-from partways.rulegraph import rule_graph
+from partways.render import diagram
+from partways.render.diagram import case_view, render, rule_diagrams, to_dot, to_mermaid
+from partways.render.rulegraph import rule_graph
 
 from _paths import EXAMPLES, ROOT
 
@@ -258,7 +258,7 @@ def test_committed_diagrams_are_current(kb: partways.KnowledgeBase) -> None:
 
 
 def test_the_overview_has_one_node_per_layer(kb: partways.KnowledgeBase) -> None:
-    from partways.rulegraph import layer_overview
+    from partways.render.rulegraph import layer_overview
 
     g = layer_overview(kb)
     assert {g.nodes[n]["label"] for n in g} >= {"Evidence", "Decision"}

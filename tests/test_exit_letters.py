@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 import partways
 from partways.cli.main import main
-from partways.lang import for_kb
-from partways.letters import FSI, PDI, find_forbidden, forbidden_words, render_letter
+from partways.render.lang import for_kb
+from partways.render.letters import FSI, PDI, find_forbidden, forbidden_words, render_letter
 
 from _exit_cases import LATE
 from _paths import EXAMPLES

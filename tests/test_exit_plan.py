@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 import partways
 from partways.cli.main import main
-from partways.lang import for_kb
-from partways.plan_render import plan_items, render_plan
+from partways.render.lang import for_kb
+from partways.render.plan import plan_items, render_plan
 
 from _exit_cases import ABUSE, LATE, case
 from _paths import EXAMPLES

@@ -20,7 +20,7 @@ import partways
 from partways.cli.main import main
 from partways.explain import Derivation, Goal, Premise
 from partways.expr import MISSING, compare
-from partways.render_explain import (
+from partways.render.explain import (
     flip_dict,
     render_flip,
     render_what_if,

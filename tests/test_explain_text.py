@@ -13,9 +13,9 @@ import pytest
 
 import partways
 from partways.explain import Derivation
-from partways.plan_render import render_plan
 from partways.render import render_text
-from partways.render_explain import render_why, render_why_not, why_dict, why_not_dict
+from partways.render.explain import render_why, render_why_not, why_dict, why_not_dict
+from partways.render.plan import render_plan
 
 from _paths import EXAMPLES
 
@@ -169,8 +169,8 @@ def test_why_not_default_is_short_and_says_nothing_twice(case: Any, lang: str) -
 
 
 def test_report_and_case_graph_show_the_attempts_between_flags_and_decision() -> None:
-    from partways.diagram import case_view
-    from partways.report import render_html
+    from partways.render.diagram import case_view
+    from partways.render.report import render_html
 
     a = assessed("acme-late-payer.yaml")
     html = render_html(a, "en", graph=False)

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 import partways
 from partways import limits
 from partways.cli.main import main
-from partways.render_explain import flip_dict, render_flip
-from partways.report import render_html
+from partways.render.explain import flip_dict, render_flip
+from partways.render.report import render_html
 
 from _paths import EXAMPLES, ROOT
 

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 import partways
 from partways.cli import common
 from partways.cli.main import main
-from partways.lang import FSI, PDI, Lang, fit_width, for_kb
 from partways.render import render_text
+from partways.render.lang import FSI, PDI, Lang, fit_width, for_kb
 
 from _paths import EXAMPLES
 

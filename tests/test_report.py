@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 import partways
-from partways import diagram
 from partways.cli.main import main
-from partways.lang import for_kb
-from partways.report import render_html
+from partways.render import diagram
+from partways.render.lang import for_kb
+from partways.render.report import render_html
 
 from _paths import EXAMPLES
 

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import partways
-from partways.diagram import RULE_DIAGRAMS, dot_digest, rule_diagrams, svg_digest
+from partways.render.diagram import RULE_DIAGRAMS, dot_digest, rule_diagrams, svg_digest
 
 DIAGRAMS = Path(__file__).resolve().parent.parent / "diagrams"
 

@@ -287,7 +287,7 @@ _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 def _names_date(text: str, day: dt.date) -> bool:
     """Does ``text`` name ``day``, as an ISO date or as the reader's language writes it
     (the English text commands show dates as "14 October 2027")?"""
-    from partways.lang import lang_of
+    from partways.render.lang import lang_of
 
     return day.isoformat() in text or lang_of("en").date(day) in text
 

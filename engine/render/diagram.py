@@ -30,12 +30,13 @@ from typing import Any
 
 import networkx as nx
 
-from . import limits
-from .assessment import Assessment
-from .errors import PartwaysError
-from .explain import Check, FactRef, Goal, Premise
-from .expr import MISSING
-from .knowledge import KnowledgeBase
+from .. import limits
+from ..assessment import Assessment
+from ..errors import PartwaysError
+from ..explain import Check, FactRef, Goal, Premise
+from ..expr import MISSING
+from ..knowledge import KnowledgeBase
+from ..textsafe import visible
 from .lang import for_kb
 from .rulegraph import (
     layer_order,
@@ -45,7 +46,6 @@ from .rulegraph import (
     type_title,
     value_title,
 )
-from .textsafe import visible
 
 TEXT_FORMATS = ("dot", "mermaid", "json", "graphml")
 IMAGE_FORMATS = ("svg", "png")
@@ -184,7 +184,7 @@ def _fact_title(kb: KnowledgeBase, fact: str, fields: Mapping[str, Any], lang: s
                 ) -> str | None:
     """A fact's title from the KB's template for its type (an attempt: its step, date and
     effect), if the KB has one."""
-    from .render_explain import display_value, fact_title
+    from .explain import display_value, fact_title
 
     return fact_title(kb, fact, fields, lang) or (
         display_value(kb, fields["label"], lang) if "label" in fields else None)
@@ -257,7 +257,7 @@ def _draw_goal(g: nx.DiGraph, a: Assessment, goal: Goal, lang: str) -> str:
 def _draw_premise(g: nx.DiGraph, a: Assessment, rid: str, index: int, prem: Premise,
                   lang: str) -> None:
     """One pattern of a failed rule: a dashed edge from what it matched or missed."""
-    from .render_explain import condition_text, looked_for_text
+    from .explain import condition_text, looked_for_text
 
     failing = next((c for c in prem.checks if not c.held), None)
     text = condition_text(a.kb, prem.fact_type, failing, prem.fact, lang,

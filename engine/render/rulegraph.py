@@ -25,8 +25,8 @@ from typing import Any
 
 import networkx as nx
 
-from .expr import Cond, Const, Test, refs_of
-from .knowledge import KnowledgeBase, Rule
+from ..expr import Cond, Const, Test, refs_of
+from ..knowledge import KnowledgeBase, Rule
 
 METRIC = "metric"  # the fact type engine/facts.py asserts for every metric (docs/KB_FORMAT.md)
 

@@ -18,13 +18,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from . import _yaml, limits
-from ._validate import validate, validator_for
-from .assessment import Assessment
-from .errors import KBError, QueryError, Source, did_you_mean
-from .knowledge import KnowledgeBase, Texts
+from .. import _yaml, limits
+from .._validate import validate, validator_for
+from ..assessment import Assessment
+from ..errors import KBError, QueryError, Source, did_you_mean
+from ..knowledge import KnowledgeBase, Texts
 from .lang import Lang, for_kb
-from .plan_render import plan_items, span_days
+from .plan import plan_items, span_days
 
 # Unicode first-strong isolate / pop directional isolate: a Latin name or a date inside
 # Arabic or Persian text keeps its own direction without reordering its neighbours.

@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .assessment import Assessment
-from .errors import QueryError
-from .knowledge import KnowledgeBase
+from ..assessment import Assessment
+from ..errors import QueryError
+from ..knowledge import KnowledgeBase
 from .lang import decision_text, for_kb
 
 FORMATS = ("text", "json", "md", "ics")

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .explain import (
+from ..explain import (
     Attempt,
     Check,
     Constraint,
@@ -26,11 +26,11 @@ from .explain import (
     Why,
     WhyNot,
 )
-from .knowledge import KnowledgeBase
+from ..knowledge import KnowledgeBase
+from ..whatif import Diff, Edit, FlipResult, WhatIf, load_editable
 from .lang import citation, for_kb, is_iso_date, param_title
-from .render import describe_fact
 from .rulegraph import type_title
-from .whatif import Diff, Edit, FlipResult, WhatIf, load_editable
+from .text import describe_fact
 
 _SYM = {"eq": "=", "neq": "≠", "lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
 _OK, _NO = "✓", "✗"

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .assessment import Assessment
-from .knowledge import KnowledgeBase
+from ..assessment import Assessment
+from ..knowledge import KnowledgeBase
 from .lang import decision_text, for_kb, guidance_refs, ids_shown, is_iso_date
 
 __all__ = ["describe_fact", "guidance_refs", "isolate", "render_text"]

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .assessment import Assessment
+from ..assessment import Assessment
+from ..errors import PartwaysError
 from .diagram import GraphTooLarge, GraphvizMissing, case_view, inline_svg
-from .errors import PartwaysError
+from .explain import why_outline, why_summary
 from .lang import for_kb, guidance_refs, ids_shown, param_title
-from .render import describe_fact
-from .render_explain import why_outline, why_summary
+from .text import describe_fact
 
 
 @dataclass(frozen=True)
