@@ -30,9 +30,21 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .errors import InferenceError
-from .expr import MISSING, AnyOf, Cond, Const, Op, Param, Ref, Test, compare, evaluate
+from .expr import (
+    MISSING,
+    AnyOf,
+    Cond,
+    Const,
+    Op,
+    Param,
+    Ref,
+    Test,
+    compare,
+    evaluate,
+    normalize_number,
+)
 from .facts import Fact, FactBase
-from .inference import Trace, _alias, conclude, record
+from .inference import Trace, _alias, conclusion_id, record
 from .knowledge import KnowledgeBase, Rule
 
 Env = dict[str, Fact]
@@ -155,6 +167,57 @@ def _fact_only(c: Cond, params: Mapping[str, Any]) -> bool:
     return c.op == "in" or _operand(c.operand, params)[0]
 
 
+# ----------------------------------------------------------------------------- conclusions
+
+
+def _concluder(kb: KnowledgeBase, rule: Rule, params: Mapping[str, Any]
+               ) -> Callable[[Env], Fact]:
+    """:func:`~partways.inference.conclude` for one rule, its ``then`` compiled: constants
+    and parameters computed once, references read directly (same fields, same id)."""
+    getters: list[tuple[str, bool, Any]] = []  # (field, constant?, value or getter)
+    for key, expr in rule.then.items():
+        known, value = _operand(expr, params) if not isinstance(expr, Ref) else (False, None)
+        if known:
+            getters.append((key, True, normalize_number(value)))
+        elif isinstance(expr, Ref):
+            getters.append((key, False, _ref_getter(expr.alias, expr.field)))
+        else:
+            getters.append((key, False, _expr_getter(expr, params)))
+    positives = [_alias(p, i) for i, p in enumerate(rule.when) if not p.negated]
+    then_fact = rule.then_fact
+
+    def conclude(matched: Env) -> Fact:
+        fields: dict[str, Any] = {}
+        for key, constant, get in getters:
+            value = get if constant else normalize_number(get(matched))
+            if value is not MISSING and value is not None:
+                fields[key] = value
+        premise_ids = [matched[a]["id"] for a in positives if a in matched]
+        return {"fact": then_fact, "id": conclusion_id(kb, rule, premise_ids, fields),
+                **fields}
+
+    return conclude
+
+
+def _ref_getter(alias: str, fld: str) -> Callable[[Env], Any]:
+    def get(matched: Env) -> Any:
+        fact = matched.get(alias)
+        return MISSING if fact is None else fact.get(fld, MISSING)
+
+    return get
+
+
+def _expr_getter(expr: Any, params: Mapping[str, Any]) -> Callable[[Env], Any]:
+    def get(matched: Env) -> Any:
+        def resolve(ref: Ref) -> Any:
+            fact = matched.get(ref.alias)
+            return MISSING if fact is None else fact.get(ref.field, MISSING)
+
+        return evaluate(expr, params, resolve)
+
+    return get
+
+
 # ----------------------------------------------------------------------------- memories
 
 
@@ -236,12 +299,14 @@ class _Step:
 
 
 class _Rule:
-    __slots__ = ("level", "rule", "steps")
+    __slots__ = ("conclude", "level", "rule", "steps")
 
-    def __init__(self, rule: Rule, level: int, steps: list[_Step]) -> None:
+    def __init__(self, rule: Rule, level: int, steps: list[_Step],
+                 conclude: Callable[[Env], Fact]) -> None:
         self.rule = rule
         self.level = level
         self.steps = steps
+        self.conclude = conclude
 
 
 class _Dispatch:
@@ -301,7 +366,7 @@ class CompiledRules:
                     assert isinstance(ref, Ref)
                     key_of = _key_getter(ref.alias, ref.field)
                 steps.append(_Step(alias, p.negated, memory, join, key_of))
-            compiled = _Rule(r, strata[r.id], steps)
+            compiled = _Rule(r, strata[r.id], steps, _concluder(kb, r, params))
             for j, step in enumerate(steps):
                 if not step.negated:
                     step.memory.users.append((compiled, j))
@@ -458,7 +523,7 @@ class _Run:
             raise InferenceError(f"more than {self.cap} rule firings for one case: the "
                                  "knowledge base is probably looping (see 'partways kb lint')")
         matched = {s.alias: env[s.alias] for s in rule.steps if not s.negated}
-        fact = conclude(self.c.kb, rule.rule, matched, self.c.params)
+        fact = rule.conclude(matched)
         if record(trace, rule.rule, matched, fact, rule.level):
             seq, taken = self.add(fact)
             if taken:
