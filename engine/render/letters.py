@@ -154,7 +154,7 @@ def _environment(lx: Lang) -> Any:
 
     def finalize(value: Any) -> Any:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = lx.num(value)  # the language's digits
+            return lx.num(value)  # the language's digits (a number needs no isolate)
         return _isolate(value) if lx.rtl else value
 
     # Sandboxed and immutable: templates are data and may come from a user's overlay.
@@ -197,14 +197,15 @@ def check_template(source: str) -> str | None:
 
 
 def _isolate(value: Any) -> Any:
-    """Wrap a left-to-right value (a Latin name, a date, a number) in an isolate.
+    """Wrap a left-to-right value (a Latin name, a deliverable) in an isolate.
 
-    Values with right-to-left letters, bare punctuation, and values already isolated
-    (a macro's output) are left as they are.
+    Values with right-to-left letters, numbers and bare punctuation (the bidi algorithm
+    places them well in right-to-left text), and values already isolated are left as
+    they are.
     """
     text = "" if value is None else str(value)
     classes = {unicodedata.bidirectional(ch) for ch in text}
-    if FSI in text or classes & {"R", "AL"} or not classes & {"L", "EN", "AN"}:
+    if FSI in text or classes & {"R", "AL"} or "L" not in classes:
         return text
     return f"{FSI}{text}{PDI}"
 
