@@ -129,7 +129,12 @@ def light_graph(kb: KnowledgeBase, trace: Trace) -> LightGraph:
             node["rules"] = rules
         for _alias, pid in firing.premises:
             if add(pid):
-                g.add_edge(pid, firing.conclusion, rule=firing.rule)
+                # two rules may draw the same edge to a keyed conclusion: name the first
+                # by id, whatever the order they fired in
+                seen = g._succ[pid].get(firing.conclusion)
+                rule = min(seen["rule"], firing.rule) if seen and "rule" in seen \
+                    else firing.rule
+                g.add_edge(pid, firing.conclusion, rule=rule)
     for mid in sorted(n for n in list(g) if g.nodes[n]["fact"] == "metric"):
         for sid in trace.support.get(mid, ()):
             add(sid)
