@@ -140,7 +140,7 @@ def test_one_neutral_reason_in_every_language(
         assessments: dict[str, partways.Assessment]) -> None:
     reason = {"en": "no longer the right fit for your needs",
               "ar": "لم تعد خدماتي الخيار الأنسب لاحتياجاتكم",
-              "fa": "خدمات من دیگر پاسخ مناسبی برای نیازهای شما نیست"}
+              "fa": "خدمات من دیگر بهترین گزینه برای نیازهای شما نیست"}
     for lang, words in reason.items():
         assert words in render_letter(assessments["clause"], lang, "email")
 
