@@ -30,6 +30,8 @@ def test_help_and_assess_import_nothing_heavy() -> None:
         loaded = imported_after(args)
         heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY or m in HEAVY)
         assert heavy == [], (args, heavy)
+    help_only = imported_after(["--help"])
+    assert not {"partways.assessment", "partways.knowledge", "durable", "yaml"} & help_only
 
 
 def test_the_lazy_help_lists_what_the_commands_say() -> None:

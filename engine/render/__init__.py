@@ -13,6 +13,19 @@ others load on first use, so assessing a case imports none of them.
 
 from __future__ import annotations
 
-from .text import describe_fact, guidance_refs, isolate, render_text
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .text import describe_fact, guidance_refs, isolate, render_text
 
 __all__ = ["describe_fact", "guidance_refs", "isolate", "render_text"]
+
+
+def __getattr__(name: str) -> Any:
+    """The text renderer's names, imported on first use (``partways --help`` imports
+    :mod:`.lang` through this package and needs no assessment machinery)."""
+    if name in __all__:
+        from . import text
+
+        return getattr(text, name)
+    raise AttributeError(f"module 'partways.render' has no attribute {name!r}")
