@@ -260,7 +260,8 @@ def _admitted(program: Program, fb: FactBase) -> tuple[list[Fact], list[Fact]]:
     demand (see :func:`on_demand`); table rows are the same for every case: cached."""
     static = program.static_admitted
     held = program.on_demand
-    out, later = [], []
+    out: list[Fact] = []
+    later: list[Fact] = []
     for f in fb.facts.values():
         fid = f["id"]
         if fid in static:
