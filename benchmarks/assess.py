@@ -81,7 +81,8 @@ def session_facts(program: Program, sample: Sequence[FactBase]) -> str:
         inference._admitted, inference._Demand.release = admitted, release
     n = len(sample)
     return (f"   asserted into a durable session: {sum(counts) / n:.1f} "
-            f"({counts[0] / n:.1f} case facts and metrics + {counts[1] / n:.1f} table rows on demand)")
+            f"({counts[0] / n:.1f} case facts and metrics + {counts[1] / n:.1f} table rows "
+            "on demand)")
 
 
 def backends() -> list[str]:
