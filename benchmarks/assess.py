@@ -52,6 +52,39 @@ def runners() -> dict[str, Runner]:
     return {**out, "python": run_python, "reference": run_reference}
 
 
+def session_facts(program: Program, sample: Sequence[FactBase]) -> str:
+    """How many input facts a durable session is given per case: the admitted ones, then
+    the table rows released on demand (inference._Demand)."""
+    from partways import inference
+
+    if inference.durable_problem() or not sample:
+        return ""
+    counts = [0, 0]
+    admitted, release = inference._admitted, inference._Demand.release
+
+    def counted_admitted(p: Program, fb: FactBase) -> tuple[list[Any], list[Any]]:
+        out = admitted(p, fb)
+        counts[0] += len(out[0])
+        return out
+
+    def counted_release(self: Any, fact: Any) -> list[Any]:
+        out = release(self, fact)
+        counts[1] += len(out)
+        return out
+
+    inference._admitted = counted_admitted
+    inference._Demand.release = counted_release
+    try:
+        for fb in sample:
+            inference.run_durable(program, fb)
+    finally:
+        inference._admitted, inference._Demand.release = admitted, release
+    n = len(sample)
+    return (f"   asserted into a durable session: {sum(counts) / n:.1f} "
+            f"({counts[0] / n:.1f} case facts and metrics + {counts[1] / n:.1f} table rows "
+            "on demand)")
+
+
 def backends() -> list[str]:
     return list(runners())
 
@@ -217,7 +250,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         paths = write_cases(Path(tmp), data)
         sample = [build_facts(kb, c) for c in (partways.load_case(p, kb) for p in paths[:200])]
-        print(f"input facts/case: {statistics.mean(len(fb.facts) for fb in sample):.1f}")
+        print(f"input facts/case: {statistics.mean(len(fb.facts) for fb in sample):.1f}"
+              + session_facts(program, sample))
         print("\nEND TO END (us per case; cases/s)")
         for engine in engines:
             f_us, m_us = end_to_end(kb, paths, data, engine, args.rounds)

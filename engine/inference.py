@@ -80,6 +80,9 @@ class Program:
     alpha: Mapping[str, tuple[tuple[Cond, ...], ...]] = field(default_factory=dict)
     static_admitted: dict[str, bool] = field(default_factory=dict)
     alpha_index: Mapping[str, _AlphaIndex] = field(default_factory=dict)
+    # table fact type -> its joins ((joining fact type, its field, the table's field), ...):
+    # rows asserted on demand, when a fact they can join is (see on_demand)
+    on_demand: Mapping[str, tuple[tuple[str, str, str], ...]] = field(default_factory=dict)
     backends: dict[Any, Any] = field(default_factory=dict, compare=False)
 
     def rule(self, rule_id: str) -> Rule:
@@ -165,7 +168,38 @@ def compile_kb(kb: KnowledgeBase) -> Program:
             alpha.setdefault(p.fact, []).append(tuple(c for c in p.where if _constant(c)))
     return Program(kb, strata, max(strata.values(), default=0), compiled,
                    frozenset(consumed), {k: tuple(v) for k, v in alpha.items()},
-                   alpha_index={k: _AlphaIndex.build(v) for k, v in alpha.items()})
+                   alpha_index={k: _AlphaIndex.build(v) for k, v in alpha.items()},
+                   on_demand=on_demand(kb))
+
+
+def on_demand(kb: KnowledgeBase) -> dict[str, tuple[tuple[str, str, str], ...]]:
+    """The KB tables whose rows need not go into every session.
+
+    A table qualifies when no rule negates it and every pattern on it joins, by equality,
+    a field of a fact of another (non-table) type: ``{fact: T, where: {f: "@x.g"}}``. A
+    row can then only take part in a match alongside a fact whose ``g`` equals its ``f``,
+    so it is asserted right after the first such fact is, and never when none is (a case
+    touching three of fifty rows asserts three). Returns, per such table, its joins as
+    (joining fact type, that type's field, the table's field).
+    """
+    out: dict[str, list[tuple[str, str, str]]] = {}
+    refused: set[str] = set()
+    for r in kb.rules:
+        bound: dict[str, str] = {}
+        for p in r.when:
+            ft = kb.fact_types.get(p.fact)
+            if ft is not None and ft.table:
+                joins = [(bound[c.operand.alias], c.operand.field, c.field) for c in p.where
+                         if isinstance(c, Test) and c.op == "eq" and isinstance(c.operand, Ref)
+                         and c.operand.alias in bound and c.field != "id"
+                         and not kb.fact_types[bound[c.operand.alias]].table]
+                if p.negated or not joins:
+                    refused.add(p.fact)
+                else:
+                    out.setdefault(p.fact, []).append(joins[0])
+            if p.alias and not p.negated:
+                bound[p.alias] = p.fact
+    return {t: tuple(dict.fromkeys(j)) for t, j in out.items() if t not in refused}
 
 
 def _constant(c: Cond) -> bool:
@@ -221,10 +255,13 @@ def matches_some_pattern(program: Program, fact: Fact) -> bool:
                for conds in index.candidates(fact))
 
 
-def _admitted(program: Program, fb: FactBase) -> list[Fact]:
-    """The input facts worth asserting; table rows are the same for every case: cached."""
+def _admitted(program: Program, fb: FactBase) -> tuple[list[Fact], list[Fact]]:
+    """The input facts worth asserting, and apart from them the table rows to assert on
+    demand (see :func:`on_demand`); table rows are the same for every case: cached."""
     static = program.static_admitted
-    out = []
+    held = program.on_demand
+    out: list[Fact] = []
+    later: list[Fact] = []
     for f in fb.facts.values():
         fid = f["id"]
         if fid in static:
@@ -234,8 +271,51 @@ def _admitted(program: Program, fb: FactBase) -> list[Fact]:
             if fb.static.get(fid):
                 static[fid] = keep
         if keep:
-            out.append(f)
-    return out
+            (later if f["fact"] in held and fb.static.get(fid) else out).append(f)
+    return out, later
+
+
+class _Demand:
+    """Table rows held back from a session, released by the first fact that can join them.
+
+    A joining value that is not a string releases every row of the table (durable's own
+    comparison decides then; only string keys are matched here).
+    """
+
+    def __init__(self, program: Program, rows: Sequence[Fact]) -> None:
+        self.joins: dict[str, list[tuple[str, str, str]]] = {}
+        for table, joins in program.on_demand.items():
+            for by, their, mine in joins:
+                self.joins.setdefault(by, []).append((table, their, mine))
+        self.index: dict[tuple[str, str], dict[Any, list[Fact]]] = {}
+        self.rows: dict[str, list[Fact]] = {}
+        for f in rows:
+            self.rows.setdefault(f["fact"], []).append(f)
+        self.sent: set[str] = set()
+
+    def release(self, fact: Fact) -> list[Fact]:
+        joins = self.joins.get(fact["fact"])
+        if not joins:
+            return []
+        out = []
+        for table, their, mine in joins:
+            value = fact.get(their, MISSING)
+            if value is MISSING:
+                continue
+            if isinstance(value, str):
+                index = self.index.get((table, mine))
+                if index is None:
+                    index = self.index[(table, mine)] = {}
+                    for row in self.rows.get(table, ()):
+                        index.setdefault(row.get(mine), []).append(row)
+                rows = index.get(value, ())
+            else:
+                rows = self.rows.get(table, ())
+            for row in rows:
+                if row["id"] not in self.sent:
+                    self.sent.add(row["id"])
+                    out.append(row)
+        return out
 
 
 def _alias(p: Pattern, index: int) -> str:
@@ -495,14 +575,18 @@ def run_durable(program: Program, fb: FactBase) -> Trace:
             return []
         # A copy: durable adds the session id to what it is given, which must not leak
         # into the trace (the graph and the JSON would then differ from run to run).
-        return [dict(fact)] if fact["fact"] in program.consumed else []
+        if fact["fact"] not in program.consumed:
+            return []
+        return [dict(fact), *demand[0].release(fact)]
 
     # Only facts some pattern can match go in (the others could never take part), which
-    # also lets them go in one batch.
-    inputs = _admitted(program, fb)
-    inputs.sort(key=lambda f: f["id"])
+    # also lets them go in one batch; table rows that join other facts follow those facts.
+    base, held = _admitted(program, fb)
+    base.sort(key=lambda f: f["id"])
     if PARAMS_ID in program.consumed:
-        inputs.insert(0, params_fact(fb.params))
+        base.insert(0, params_fact(fb.params))
+    demand = [_Demand(program, held)]
+    inputs = base + [row for f in base for row in demand[0].release(f)]
     # Level 0 too: a rule that only negates case facts sits in stratum 0 and waits on it.
     controls = [{"fact": STRATUM, "id": f"{STRATUM}:{k}", "level": k}
                 for k in range(program.max_stratum + 1) if STRATUM in program.consumed]
@@ -510,5 +594,7 @@ def run_durable(program: Program, fb: FactBase) -> Trace:
         # durable judged a fact unmatched that the filter let through: run fact by fact.
         trace.firings.clear()
         trace.facts = dict(fb.facts)
+        demand[0] = _Demand(program, held)
+        inputs = base + [row for f in base for row in demand[0].release(f)]
         program.durable.run(inputs, controls, dispatch, batch=False)
     return trace

@@ -14,6 +14,7 @@ from typing import Any
 from . import _yaml, limits
 from .errors import KBError, Source, did_you_mean
 from .expr import Cond, Const, Expr, Test, parse_expr, parse_where, refs_of
+from .textsafe import first_control
 
 Texts = Mapping[str, str]
 RESERVED_FACTS = ("$params", "$stratum")
@@ -213,6 +214,11 @@ class _Loader:
     def doc(self, path: Path, definition: str) -> _yaml.Document | None:
         try:
             doc = _yaml.load_file(str(path), KBError)
+            found = first_control(doc.data)
+            if found:
+                where, ch = found
+                raise KBError(f"text holds the control character U+{ord(ch):04X}; knowledge-base "
+                              f"texts may hold newlines and tabs only", doc.source(where))
             from ._validate import validate_kb_file
 
             validate_kb_file(doc, definition, KBError)

@@ -36,3 +36,29 @@ def visible_data(value: Any) -> Any:
     if isinstance(value, list):
         return [visible_data(v) for v in value]
     return value
+
+
+def first_control(value: Any, at: tuple[Any, ...] = ()) -> tuple[tuple[Any, ...], str] | None:
+    """The path and character of the first control character in ``value``, if any.
+
+    Knowledge-base texts are refused rather than repaired when they carry one: an
+    overlay is data, and a terminal sequence in a rule's title is never intended.
+    Newlines and tabs are allowed (texts and letter templates span lines).
+    """
+    if isinstance(value, str):
+        for ch in value:
+            if ord(ch) in _TABLE and ch not in "\n\t":
+                return at, ch
+        return None
+    if isinstance(value, Mapping):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = first_control(item, (*at, key))
+        if found:
+            return found
+    return None
+

@@ -26,7 +26,9 @@ EDGE_VALUES = ["2026-02-30", "2026-1-01", "2026-01-01\n", "２０２６-01-01", 
                "late_payment", "frank_conversation", "failed", [], {}, [1], {"a": 1}]
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-10**13, 10**13) | st.floats(allow_nan=False)
-    | st.text(max_size=12) | st.sampled_from(EDGE_VALUES),
+    | st.text(max_size=12)
+    # a copy: the mutations below must never change the shared edge values themselves
+    | st.sampled_from(EDGE_VALUES).map(copy.deepcopy),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
                                                                 max_size=3),
     max_leaves=6)

@@ -259,3 +259,32 @@ def test_case_without_as_of_uses_today_and_says_so(kb: partways.KnowledgeBase) -
     assert a.case.as_of == dt.date(2026, 5, 1)
     doc = (ROOT / "docs" / "SECURITY.md").read_text(encoding="utf-8")
     assert "A case without `as_of` is assessed as of today's date" in doc
+
+
+@pytest.mark.parametrize("char", ["\x1b", "\x07", "\u202e", "\x85"])
+# raw control characters are refused by YAML itself; these arrive as escapes ("\u001b")
+def test_control_characters_in_overlay_texts_are_refused_and_linted(
+        tmp_path: Path, char: str) -> None:
+    overlay = _overlay(tmp_path)
+    steps = overlay / "concepts" / "steps.yaml"
+    text = steps.read_text(encoding="utf-8")
+    title = "en: Require a deposit before new work"
+    escaped = f"\\u{ord(char):04x}"
+    steps.write_text(text.replace(title, f'en: "Require a deposit{escaped}]2;pwned"'),
+                     encoding="utf-8")
+    with pytest.raises(partways.KBError, match=f"U\\+{ord(char):04X}") as exc:
+        partways.load_kb(overlays=[overlay])
+    assert "steps.yaml:6" in str(exc.value)
+    assert "items.require_deposit.title.en" in str(exc.value)
+    assert any(f"U+{ord(char):04X}" in m for m in _lint(overlay))
+
+
+def test_newlines_and_tabs_in_overlay_texts_are_kept(tmp_path: Path) -> None:
+    overlay = _overlay(tmp_path)
+    steps = overlay / "concepts" / "steps.yaml"
+    text = steps.read_text(encoding="utf-8")
+    steps.write_text(text.replace("en: Require a deposit before new work",
+                                  'en: "Require a deposit\\tbefore\\nnew work"'),
+                     encoding="utf-8")
+    kb = partways.load_kb(overlays=[overlay])
+    assert kb.concepts["step"]["require_deposit"].title["en"] == "Require a deposit\tbefore\nnew work"
