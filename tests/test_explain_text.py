@@ -22,7 +22,7 @@ from _paths import EXAMPLES
 CASES = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".yaml", ".json"))
 LANGS = ["en", "ar", "fa"]
 DECISIONS = ["keep", "monitor", "remediate", "terminate", "terminate_now"]
-NOTATION = ["= ✓", "= ✗", "≠ ✓", "not recorded is recorded", "$", "@"]
+NOTATION = ["= ✓", "= ✗", "≠ ✓", ": ✓", ": ✗", "not recorded is recorded", "$", "@"]
 FIELD_NOTATION = re.compile(r"\b(order|indicates|dated|first_age|last_age|rank): \S")
 SNAKE = re.compile(r"(?<![\w.-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w-])")
 

@@ -19,7 +19,7 @@ from typing import Any
 from ..assessment import Assessment
 from ..errors import QueryError
 from ..knowledge import KnowledgeBase
-from .lang import decision_text, for_kb
+from .lang import Lang, decision_text, for_kb
 
 FORMATS = ("text", "json", "md", "ics")
 
@@ -66,7 +66,8 @@ def plan_items(a: Assessment, lang: str = "en") -> list[PlanItem]:
             kb.text(rule.description, lang) if rule else "")
         guidance = step.guidance or (rule.guidance if rule else ())
         fields = _fields_of(a, step.nodes)
-        title, advice = fill(title, fields), fill(advice, fields)
+        lx = for_kb(kb, lang)
+        title, advice = fill(title, fields, lx), fill(advice, fields, lx)
         items.append(((step.date, 1, pos), PlanItem(
             step.id, step.date, title, " ".join(advice.split()), tuple(guidance),
             step.subject, rule_id)))
@@ -76,10 +77,21 @@ def plan_items(a: Assessment, lang: str = "en") -> list[PlanItem]:
 _FIELD = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
-def fill(text: str, fields: Mapping[str, Any]) -> str:
+def fill(text: str, fields: Mapping[str, Any], lx: Lang | None = None) -> str:
     """``text`` with each ``{field}`` replaced by that field of the concluded fact (the
-    number the plan computed, e.g. a notice's ``{days}``); unknown names stay as written."""
-    return _FIELD.sub(lambda m: str(fields[m.group(1)]) if m.group(1) in fields
+    number the plan computed, e.g. a notice's ``{days}``); unknown names stay as written.
+    Through the language module ``lx``: a counted noun in ICU plural syntax
+    (``{days, plural, one {# day} other {# days}}``) takes the language's form for the
+    number, and numbers are written in the reader's digits."""
+    def shown(value: Any) -> str:
+        if lx is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return lx.num(value)
+        return str(value)
+
+    if lx is not None:
+        text = lx.plural(text, **{k: v for k, v in fields.items()
+                                  if isinstance(v, (int, float)) and not isinstance(v, bool)})
+    return _FIELD.sub(lambda m: shown(fields[m.group(1)]) if m.group(1) in fields
                       else m.group(0), text)
 
 

@@ -38,7 +38,7 @@ def describe_fact(kb: KnowledgeBase, fact: dict[str, Any], lang: str) -> str:
         if spec is not None and spec.default is not None and value == spec.default:
             continue
         if isinstance(value, bool):
-            value = "✓" if value else "✗"
+            value = ui(f"value_{str(value).lower()}", lang)  # yes / no in the reader's words
         elif isinstance(value, str) and f"value_{value}" in kb.ui and (
                 spec is None or not spec.enum or value in spec.enum):
             value = ui(f"value_{value}", lang)
