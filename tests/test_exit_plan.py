@@ -312,3 +312,23 @@ def test_cli_plan_of_an_example_in_every_language() -> None:
         assert "EXIT-01" in result.output
         assert {"en": "31 January 2027", "ar": "31 يناير 2027",
                 "fa": "۱۱ بهمن ۱۴۰۵ (۳۱ ژانویه ۲۰۲۷)"}[lang] in result.output
+
+
+@pytest.mark.parametrize(("days", "lang", "expected"), [
+    (1, "en", "Tell the client 1 day before"),
+    (14, "en", "Tell the client 14 days before"),
+    (7, "ar", "بمهلة 7 أيام،"),
+    (2, "ar", "بمهلة يومين،"),
+    (14, "ar", "بمهلة 14 يومًا،"),
+    (100, "ar", "بمهلة 100 يوم،"),
+    (14, "fa", "۱۴ روز پیش از تاریخ پایان"),
+])
+def test_the_notice_step_states_the_computed_notice_in_the_readers_language(
+        assess_data: Any, days: int, lang: str, expected: str) -> None:
+    contract = {"ends": None, "termination_clause": True, "notice_days": days}
+    a = assess_data(case(LATE, relationship={"since": "2025-01-01", "recurring": True},
+                         contract=contract))
+    notice = [item for item in plan_items(a, lang) if item.id == "give_notice"]
+    assert len(notice) == 1, [item.id for item in plan_items(a, lang)]
+    assert expected in notice[0].advice
+    assert "{" not in notice[0].advice

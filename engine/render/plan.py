@@ -50,6 +50,7 @@ def plan_items(a: Assessment, lang: str = "en") -> list[PlanItem]:
     if a.plan is None:
         return []
     kb = a.kb
+    say = for_kb(kb, lang)
     items: list[tuple[tuple[Any, ...], PlanItem]] = []
     # a.milestones follows the manifest's order (notify before end), kept within a day
     for rank, (name, day) in enumerate(a.milestones.items()):
@@ -66,8 +67,7 @@ def plan_items(a: Assessment, lang: str = "en") -> list[PlanItem]:
             kb.text(rule.description, lang) if rule else "")
         guidance = step.guidance or (rule.guidance if rule else ())
         fields = _fields_of(a, step.nodes)
-        lx = for_kb(kb, lang)
-        title, advice = fill(title, fields, lx), fill(advice, fields, lx)
+        title, advice = fill(title, fields, say), fill(advice, fields, say)
         items.append(((step.date, 1, pos), PlanItem(
             step.id, step.date, title, " ".join(advice.split()), tuple(guidance),
             step.subject, rule_id)))
@@ -77,20 +77,15 @@ def plan_items(a: Assessment, lang: str = "en") -> list[PlanItem]:
 _FIELD = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
-def fill(text: str, fields: Mapping[str, Any], lx: Lang | None = None) -> str:
+def fill(text: str, fields: Mapping[str, Any], lang: Lang | None = None) -> str:
     """``text`` with each ``{field}`` replaced by that field of the concluded fact (the
     number the plan computed, e.g. a notice's ``{days}``); unknown names stay as written.
-    Through the language module ``lx``: a counted noun in ICU plural syntax
-    (``{days, plural, one {# day} other {# days}}``) takes the language's form for the
-    number, and numbers are written in the reader's digits."""
-    def shown(value: Any) -> str:
-        if lx is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return lx.num(value)
-        return str(value)
-
-    if lx is not None:
-        text = lx.plural(text, **{k: v for k, v in fields.items()
-                                  if isinstance(v, (int, float)) and not isinstance(v, bool)})
+    With ``lang``, plural blocks (``{days, plural, one {# day} other {# days}}``) take the
+    language's form for the number, and numbers are written in the language's digits."""
+    if lang is not None:
+        text = lang.plural(text, **{k: v for k, v in fields.items()
+                                    if isinstance(v, (int, float)) and not isinstance(v, bool)})
+    shown = (lambda v: lang.num(v)) if lang is not None else str
     return _FIELD.sub(lambda m: shown(fields[m.group(1)]) if m.group(1) in fields
                       else m.group(0), text)
 
