@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sized
 from typing import Any
 
 Check = Callable[[Any], bool]
@@ -144,12 +144,7 @@ class _Compiler:
     @staticmethod
     def _string(s: Mapping[str, Any]) -> list[Check]:
         out: list[Check] = []
-        if "minLength" in s:
-            lo = s["minLength"]
-            out.append(lambda d: not isinstance(d, str) or len(d) >= lo)
-        if "maxLength" in s:
-            hi = s["maxLength"]
-            out.append(lambda d: not isinstance(d, str) or len(d) <= hi)
+        out += _length_bounds(s, str, "minLength", "maxLength")
         if "pattern" in s:
             rx = re.compile(s["pattern"])
             out.append(lambda d: not isinstance(d, str) or rx.search(d) is not None)
@@ -172,12 +167,7 @@ class _Compiler:
 
     def _array(self, s: Mapping[str, Any]) -> list[Check]:
         out: list[Check] = []
-        if "minItems" in s:
-            lo = s["minItems"]
-            out.append(lambda d: not isinstance(d, list) or len(d) >= lo)
-        if "maxItems" in s:
-            hi = s["maxItems"]
-            out.append(lambda d: not isinstance(d, list) or len(d) <= hi)
+        out += _length_bounds(s, list, "minItems", "maxItems")
         if "items" in s:
             if isinstance(s["items"], list):
                 raise Unsupported("items as a list")
@@ -187,12 +177,7 @@ class _Compiler:
 
     def _object(self, s: Mapping[str, Any]) -> list[Check]:
         out: list[Check] = []
-        if "minProperties" in s:
-            lo = s["minProperties"]
-            out.append(lambda d: not isinstance(d, dict) or len(d) >= lo)
-        if "maxProperties" in s:
-            hi = s["maxProperties"]
-            out.append(lambda d: not isinstance(d, dict) or len(d) <= hi)
+        out += _length_bounds(s, dict, "minProperties", "maxProperties")
         if "required" in s:
             req = tuple(s["required"])
             out.append(lambda d: not isinstance(d, dict) or all(k in d for k in req))
@@ -279,3 +264,17 @@ class _Compiler:
 
 
 _MISSING = object()
+
+
+def _length_bounds(s: Mapping[str, Any], kind: type[Sized], lo_key: str,
+                   hi_key: str) -> list[Check]:
+    """The checks of ``lo_key``/``hi_key`` (minLength/maxLength, minItems/maxItems,
+    minProperties/maxProperties): they bound ``len`` of a value of ``kind`` only."""
+    out: list[Check] = []
+    if lo_key in s:
+        lo = s[lo_key]
+        out.append(lambda d: not isinstance(d, kind) or len(d) >= lo)
+    if hi_key in s:
+        hi = s[hi_key]
+        out.append(lambda d: not isinstance(d, kind) or len(d) <= hi)
+    return out
