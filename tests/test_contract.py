@@ -192,7 +192,7 @@ def test_check_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["check", str(path), str(good)])
     assert result.exit_code == 1
     out = result.stdout.splitlines()
-    assert len(out) == 7 and out[-1] == "1 of 2 case(s) valid, 6 problem(s)"
+    assert len(out) == 7 and out[-1] == "1 of 2 cases valid, 6 problems"
     assert all(re.match(rf"{re.escape(str(path))}:\d+: \S+: ", ln) for ln in out[:6])
     js = CliRunner().invoke(main, ["check", str(path), str(good), "--format", "json"])
     assert js.exit_code == 1
@@ -200,7 +200,7 @@ def test_check_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
     assert [c["valid"] for c in data["cases"]] == [False, True]
     assert data["cases"][0]["errors"][0]["suggestion"] == "high"
     ok = CliRunner().invoke(main, ["check", str(good)])
-    assert ok.exit_code == 0 and ok.stdout == "1 of 1 case(s) valid, 0 problem(s)\n"
+    assert ok.exit_code == 0 and ok.stdout == "1 of 1 case valid, 0 problems\n"
 
 
 @pytest.mark.parametrize("args", [
