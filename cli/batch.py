@@ -13,8 +13,9 @@ from typing import IO, Any
 
 import click
 
-from partways import KnowledgeBase
-from partways.batch import Summary, jsonl_row, run_batch
+from partways.batch import jsonl_row, run_batch
+from partways.render.batch import render_summary, render_table
+from partways.render.lang import for_kb, ui
 
 from .common import kb_option, lang_option, load_kb, user_errors
 
@@ -67,7 +68,7 @@ def batch(paths: tuple[Path, ...], workers: int, fmt: str, output: Path | None,
             for row in rows:
                 writer.writerow(_csv_row(row))
         else:
-            for line in _table(rows, kb, lang):
+            for line in render_table(rows, kb, lang, _error_text):
                 out.write(line + "\n")
             out.write("\n" + render_summary(summary, kb, lang))
     if fmt != "table" or output is not None:
@@ -137,70 +138,13 @@ def _csv_row(row: dict[str, Any]) -> list[Any]:
             p.get("rate_rank", ""), ";".join(s["id"] for s in p.get("signals", ())), ""]
 
 
-def _table(rows: Iterator[dict[str, Any]], kb: KnowledgeBase, lang: str) -> Iterator[str]:
-    ui = kb.ui_text
-    yield (f"{'#':>5}  {ui('batch_col_client', lang):<28} {ui('batch_col_decision', lang):<14} "
-           f"{ui('batch_col_flags', lang)}")
-    for row in rows:
-        n = row["index"] + 1
-        if row.get("errors"):
-            yield f"{n:>5}  {_cut(row.get('client') or row['source'], 28):<28} " \
-                  f"{ui('batch_failed', lang):<14} {_error_text(row)}"
-            continue
-        flags = ", ".join(row["red_flags"])
-        sig = [s["id"] for s in (row.get("portfolio") or {}).get("signals", ())]
-        if sig:
-            flags = ", ".join(x for x in (flags, *sig) if x)
-        yield f"{n:>5}  {_cut(row['client'], 28):<28} {row['decision']:<14} {flags or '-'}"
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def render_summary(s: Summary, kb: KnowledgeBase, lang: str = "en") -> str:
-    """The summary in plain text, in ``lang``."""
-    ui = kb.ui_text
-
-    def decision(d: str) -> str:
-        c = kb.concept(kb.outputs["decision"]["concept"], d)
-        return kb.text(c.title, lang) if c else d
-
-    lines = [ui("batch_counts", lang).format(total=s.total, assessed=s.total - s.failed,
-                                             failed=s.failed),
-             f"{ui('batch_decisions', lang)}: " + (", ".join(
-                 f"{decision(k)} ({k}) {v}" for k, v in sorted(
-                     s.decisions.items(), key=lambda kv: (-kv[1], kv[0])))
-                 or ui("batch_none", lang))]
-    flags = s.to_dict()["red_flags"]
-    if flags:
-        lines.append(f"{ui('batch_red_flags', lang)}: " + ", ".join(
-            f"{f['id']} ({f['clients']})" for f in flags[:5]))
-    if s.act_first:
-        lines.append(ui("batch_act_first", lang))
-        for e in s.act_first:
-            lines.append(f"  {e['client']}: {decision(e['decision'])} — {e['reason'] or '-'}")
-    for _rule_id, r in sorted(s.portfolio.get("rules", {}).items()):
-        if "set_size" in r:
-            key = "batch_pareto_holds" if r["holds"] else "batch_pareto_not"
-            lines.append(ui(key, lang).format(
-                title=r["title"], guidance=", ".join(r["guidance"]), size=r["set_size"],
-                clients=r["with_measure"], share=f"{r['set_share_of_total']:.0%}",
-                members=", ".join(r["members"][:10])))
-        elif r.get("lowest"):
-            low = ", ".join(f"{x['client']} {x.get('effective_rate')}"
-                            + (f" ({x['rate_ratio']:.0%})" if x.get("rate_ratio") is not None
-                               else "") for x in r["lowest"][:5])
-            lines.append(ui("batch_rate", lang).format(title=r["title"], list=low))
-    return "\n".join(lines) + "\n"
-
-
 @click.command("import")
 @click.argument("export", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               required=True, help="The folder to write one case YAML per client into.")
+@lang_option
 @kb_option
-def import_cmd(export: Path, out_dir: Path, overlays: tuple[Path, ...]) -> None:
+def import_cmd(export: Path, out_dir: Path, lang: str, overlays: tuple[Path, ...]) -> None:
     """Turn a CSV export (a folder with clients.csv, events.csv, remediation.csv, or
     clients.csv itself) into one case file per client, ready for `partways assess`.
 
@@ -227,8 +171,10 @@ def import_cmd(export: Path, out_dir: Path, overlays: tuple[Path, ...]) -> None:
             (out_dir / f"{name}.yaml").write_text(
                 f"# imported from {export.name} (partways import)\n{text}", encoding="utf-8")
             written += 1
-    click.echo(f"wrote {written} case file(s) to {out_dir}"
-               + (f"; {failed} client(s) or row(s) with problems" if failed else ""), err=True)
+    lx = for_kb(kb, lang)
+    click.echo(ui(kb, "import_written", lang, n=written, folder=lx.isolate(str(out_dir)))
+               + (lx.semi + ui(kb, "import_problems", lang, n=failed) if failed else ""),
+               err=True)
     if failed:
         raise SystemExit(1)
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import click
 
 import partways
+from partways.render.lang import ui
 
-from .common import emit, kb_option, load_kb, user_errors
+from .common import emit, kb_option, lang_option, load_kb, user_errors
 
 _SCHEMAS = ("case", "assessment")
 
@@ -21,8 +22,9 @@ _SCHEMAS = ("case", "assessment")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="One problem a line (file:line: field: message), "
                                       "or JSON.")
+@lang_option
 @kb_option
-def check(cases: tuple[Path, ...], fmt: str, overlays: tuple[Path, ...]) -> None:
+def check(cases: tuple[Path, ...], fmt: str, lang: str, overlays: tuple[Path, ...]) -> None:
     """List EVERY problem of each CASE (not only the first); exit 1 if any has one.
 
     '-' reads one case from standard input.
@@ -48,8 +50,8 @@ def check(cases: tuple[Path, ...], fmt: str, overlays: tuple[Path, ...]) -> None
     else:
         lines = [str(p) for _name, problems in report for p in problems]
         bad = sum(1 for _n, problems in report if problems)
-        lines.append(f"{len(report) - bad} of {len(report)} case(s) valid, "
-                     f"{sum(len(p) for _n, p in report)} problem(s)")
+        lines.append(ui(kb, "check_summary", lang, valid=len(report) - bad, total=len(report),
+                        problems=sum(len(p) for _n, p in report)))
         emit("\n".join(lines) + "\n")
     if any(problems for _n, problems in report):
         raise SystemExit(1)

@@ -20,6 +20,7 @@ from partways import (
     render_letter,
     render_plan,
 )
+from partways.render.lang import for_kb, ui
 from partways.render.plan import FORMATS
 
 from .common import (
@@ -112,9 +113,10 @@ def letter(case: Path, lang: str, channel: str, sender: str | None, output: Path
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="DATE",
               help="Move the case's as_of forward to DATE (YYYY-MM-DD) first, so entries "
                    "up to DATE can be logged.")
+@lang_option
 @kb_option
 def log(case: Path, events: tuple[str, ...], remediations: tuple[str, ...],
-        as_of: dt.datetime | None, overlays: tuple[Path, ...]) -> None:
+        as_of: dt.datetime | None, lang: str, overlays: tuple[Path, ...]) -> None:
     """Append dated entries to the case file CASE, keeping its comments and layout.
 
     The whole edited case is validated first; an invalid entry is refused and the file
@@ -129,5 +131,5 @@ def log(case: Path, events: tuple[str, ...], remediations: tuple[str, ...],
         if not case.is_file():
             raise PartwaysError("case file not found", Source(str(case)))
         log_entries(case, kb, entries, as_of=as_of.date() if as_of else None)
-    noun = "entry" if len(entries) == 1 else "entries"
-    click.echo(f"logged {len(entries)} {noun} in {case}")
+    click.echo(ui(kb, "log_done", lang, n=len(entries),
+                  case=for_kb(kb, lang).isolate(str(case))))

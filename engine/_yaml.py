@@ -26,13 +26,39 @@ _Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Loader(_Base):
-    """A safe loader without implicit timestamps: ``2026-11-01`` stays a string."""
+    """A safe loader without implicit timestamps: ``2026-11-01`` stays a string.
+
+    The composer (libyaml's, in C) asks the loader for every node's tag: a plain scalar's
+    tag depends on its text alone, so it is looked up once per distinct short text (the
+    same answer as the resolver's, which the first lookup asks); a quoted scalar is a
+    string. There are no path resolvers (a safe loader has none), so the composer's
+    descend/ascend hooks are no-ops: C callables that take the same arguments and do
+    nothing with them, instead of Python calls that return at once.
+    """
+
+    descend_resolver = slice  # (parent, index) -> an ignored slice object
+    ascend_resolver = tuple  # () -> an ignored empty tuple
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is not yaml.ScalarNode:
+            return str(_resolve(self, kind, value, implicit))
+        if not implicit[0]:
+            return _STR
+        tag = _PLAIN_TAGS.get(value)
+        if tag is None:
+            tag = str(_resolve(self, kind, value, implicit))
+            if len(value) <= 64 and len(_PLAIN_TAGS) < 10_000:
+                _PLAIN_TAGS[value] = tag
+        return tag
 
 
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_resolve = yaml.resolver.BaseResolver.resolve  # what every safe loader's resolve is
+_STR = "tag:yaml.org,2002:str"
+_PLAIN_TAGS: dict[str, str] = {}  # a plain scalar's text -> its resolved tag
 
 
 @dataclass
@@ -141,22 +167,27 @@ class _Builder:
     def construct(self, node: yaml.Node, path: Path, depth: int) -> Any:
         doc, error = self.doc, self.error
         line = node.start_mark.line + 1
-        doc.lines.setdefault(path, line)
+        lines = doc.lines
+        if path not in lines:
+            lines[path] = line
         if depth > MAX_DEPTH:
             raise error(f"nesting deeper than {MAX_DEPTH} levels", doc.source(path))
         self.nodes += 1
         if self.nodes > limits.MAX_NODES:
             raise error(f"more than {limits.MAX_NODES} values in one document",
                         doc.source(path))
-        if id(node) in self.seen:
+        seen = self.seen
+        if id(node) in seen:
             self.aliases += 1
             if self.aliases > limits.MAX_ALIASES:
                 # the alias has no line of its own: name the key that holds it
                 keyed = max((i for i, p in enumerate(path) if isinstance(p, str)), default=-1)
                 raise error(f"more than {limits.MAX_ALIASES} YAML aliases (*name) in one "
                             f"document", doc.source(path[: keyed + 1]))
-        self.seen.add(id(node))
-        if not isinstance(node, yaml.ScalarNode) and node.tag not in _COLLECTIONS:
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            return _scalar(node, doc, error, path)
+        if node.tag not in _COLLECTIONS:
             raise error(f"unsupported YAML tag {node.tag!r} (only plain mappings and lists)",
                         Source(doc.path, line))
         if isinstance(node, yaml.MappingNode):
@@ -172,11 +203,18 @@ class _Builder:
                 child = (*path, key)
                 if key in out:
                     raise error(
-                        f"duplicate key '{key}' (first at line {doc.lines[child]})",
+                        f"duplicate key '{key}' (first at line {lines[child]})",
                         Source(doc.path, key_line, format_path(child)),
                     )
-                doc.lines[child] = key_line
-                out[key] = self.construct(value_node, child, depth + 1)
+                lines[child] = key_line
+                if type(value_node) is yaml.ScalarNode and depth < MAX_DEPTH \
+                        and self.nodes < limits.MAX_NODES and id(value_node) not in seen:
+                    # a plain value within every limit: what construct() would do, inline
+                    self.nodes += 1
+                    seen.add(id(value_node))
+                    out[key] = _scalar(value_node, doc, error, child)
+                else:
+                    out[key] = self.construct(value_node, child, depth + 1)
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.construct(item, (*path, i), depth + 1)
@@ -186,21 +224,25 @@ class _Builder:
 
 def _scalar(node: yaml.Node, doc: Document, error: type[PartwaysError],
             path: Path | None = None) -> Any:
-    line = node.start_mark.line + 1
     if not isinstance(node, yaml.ScalarNode):
-        raise error("a key must be a plain scalar", Source(doc.path, line))
-    where = format_path(path) if path else None
-    if len(node.value) > limits.MAX_STRING:
+        raise error("a key must be a plain scalar", Source(doc.path, node.start_mark.line + 1))
+    text = node.value
+    if len(text) > limits.MAX_STRING:
         raise error(f"text longer than the {limits.MAX_STRING}-character limit",
-                    Source(doc.path, line, where))
+                    Source(doc.path, node.start_mark.line + 1,
+                           format_path(path) if path else None))
+    if node.tag == _STR:
+        return text  # what the safe constructor gives a string, and no number to check
     try:
         value = _construct_scalar_value(node)
     except (ValueError, yaml.YAMLError) as exc:
         raise error(f"bad value: {str(exc).splitlines()[0]}",
-                    Source(doc.path, line, where)) from None
+                    Source(doc.path, node.start_mark.line + 1,
+                           format_path(path) if path else None)) from None
     problem = limits.number_problem(value)
     if problem:
-        raise error(problem, Source(doc.path, line, where))
+        raise error(problem, Source(doc.path, node.start_mark.line + 1,
+                                    format_path(path) if path else None))
     return value
 
 

@@ -196,6 +196,10 @@ class Assessment:
         return dumps_sorted(self.to_dict(lang)) + "\n"
 
 
+def _fact_id(fact: Mapping[str, Any]) -> str:
+    return str(fact["id"])
+
+
 def _iso(d: dt.date | None) -> str | None:
     return d.isoformat() if d else None
 
@@ -205,8 +209,16 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
     kb = program.kb
     out = kb.outputs
     g = light_graph(kb, trace)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for f in trace.facts.values():
+        groups.setdefault(f["fact"], []).append(f)
+
+    def conclusions(fact_type: str) -> list[dict[str, Any]]:
+        """``trace.conclusions``, from the facts grouped once."""
+        return sorted(groups.get(fact_type, ()), key=_fact_id)
+
     dec = out["decision"]
-    decided = trace.conclusions(dec["fact"])
+    decided = conclusions(dec["fact"])
     values = sorted({f[dec["field"]] for f in decided})
     if len(values) > 1:
         raise InferenceError(f"the knowledge base concluded conflicting decisions: "
@@ -216,7 +228,7 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
 
     findings: dict[str, Finding] = {}
     for spec in out["findings"]:
-        for f in trace.conclusions(spec["fact"]):
+        for f in conclusions(spec["fact"]):
             key = f[spec["key"]]
             concept = kb.concept(spec["concept"], key)
             evidence = tuple(ancestors_in(g, f["id"], ["evidence"]))
@@ -233,7 +245,7 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
 
     steps: dict[str, dict[str, Any]] = {}
     sspec = out["steps"]
-    for f in trace.conclusions(sspec["fact"]):
+    for f in conclusions(sspec["fact"]):
         key = f[sspec["key"]]
         entry = steps.setdefault(key, {"signals": set(), "order": f.get("order", 99),
                                        "status": set(), "nodes": set()})
@@ -252,7 +264,7 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
     milestones: dict[str, dt.date] = {}
     best: dict[str, tuple[int, int]] = {}
     for mspec in out["milestones"]:
-        for f in trace.conclusions(mspec["fact"]):
+        for f in conclusions(mspec["fact"]):
             key, rank_off = f[mspec["key"]], (f.get("rank", 0), f.get("offset", 0))
             if key not in best or rank_off > best[key]:
                 best[key] = rank_off
@@ -263,7 +275,7 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
     if decision in dec["plan_for"]:
         pspec = out["plan_steps"]
         items: dict[tuple[str, str | None], PlanStep] = {}
-        for f in trace.conclusions(pspec["fact"]):
+        for f in conclusions(pspec["fact"]):
             anchor = f.get("anchor", "as_of")
             base = case.as_of if anchor == "as_of" else milestones.get(anchor, case.as_of)
             date = base + dt.timedelta(days=int(f.get("offset", 0)))
@@ -273,7 +285,7 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
             nodes = tuple(sorted({*(seen.nodes if seen else ()), f["id"]}))
             items[key] = PlanStep(key[0], c.guidance if c else (), min(date, seen.date)
                                   if seen else date, key[1], nodes)
-        order = {f[pspec["key"]]: f.get("order", 99) for f in trace.conclusions(pspec["fact"])}
+        order = {f[pspec["key"]]: f.get("order", 99) for f in conclusions(pspec["fact"])}
         steps_sorted = sorted(items.values(),
                               key=lambda s: (s.date, order.get(s.id, 99), s.id, s.subject or ""))
         plan = Plan(milestones.get("notify"), milestones.get("end"), tuple(steps_sorted))

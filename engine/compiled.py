@@ -39,8 +39,10 @@ from .expr import (
     Param,
     Ref,
     Test,
+    always,
     compare,
     evaluate,
+    fact_test,
     normalize_number,
 )
 from .facts import Fact, FactBase
@@ -50,14 +52,6 @@ from .knowledge import KnowledgeBase, Rule
 Env = dict[str, Fact]
 Alpha = Callable[[Fact], bool]
 Join = Callable[[Fact, Env], bool]
-
-
-def _always(_: Fact) -> bool:
-    return True
-
-
-def _never(_: Fact) -> bool:
-    return False
 
 
 # ----------------------------------------------------------------------------- tests
@@ -80,43 +74,10 @@ def _has_ref(expr: Any) -> bool:
     return isinstance(expr, Op) and any(_has_ref(a) for a in expr.args)
 
 
-def _const_test(fld: str, op: str, v: Any) -> Alpha:
-    """``fact[fld] op v`` with :func:`~partways.expr.compare`'s semantics, specialised."""
-    if op == "ex":
-        return lambda f: f.get(fld) is not None
-    if v is MISSING:
-        return _never
-    if op == "eq":
-        if v is None:
-            return _never
-        return lambda f: f.get(fld) == v  # a string never equals a number in Python either
-    if op == "in":
-        values = tuple(v)
-        if all(isinstance(x, str) for x in values):
-            allowed = frozenset(values)
-            return lambda f: isinstance(f.get(fld), str) and f[fld] in allowed
-        return lambda f: compare(f.get(fld, MISSING), "in", values)
-    if op in ("lt", "lte", "gt", "gte") and isinstance(v, (int, float)) \
-            and not isinstance(v, bool):
-        if op == "lt":
-            return lambda f: _num(f.get(fld)) and f[fld] < v
-        if op == "lte":
-            return lambda f: _num(f.get(fld)) and f[fld] <= v
-        if op == "gt":
-            return lambda f: _num(f.get(fld)) and f[fld] > v
-        return lambda f: _num(f.get(fld)) and f[fld] >= v
-    return lambda f: compare(f.get(fld, MISSING), op, v)
-
-
-def _num(value: Any) -> bool:
-    """Orders against a number (compare: not missing, not None, not a string)."""
-    return value is not None and not isinstance(value, str)
-
-
 def _alpha(conds: Sequence[Cond], params: Mapping[str, Any]) -> Alpha:
     tests = [_alpha_one(c, params) for c in conds]
     if not tests:
-        return _always
+        return always
     if len(tests) == 1:
         return tests[0]
     if len(tests) == 2:
@@ -132,10 +93,10 @@ def _alpha_one(c: Cond, params: Mapping[str, Any]) -> Alpha:
         return lambda f: any(o(f) for o in options)
     if c.op == "in":
         assert isinstance(c.operand, Const)
-        return _const_test(c.field, "in", c.operand.value)
+        return fact_test(c.field, "in", c.operand.value)
     known, value = _operand(c.operand, params)
     assert known
-    return _const_test(c.field, c.op, value)
+    return fact_test(c.field, c.op, value)
 
 
 def _join_one(c: Cond, params: Mapping[str, Any]) -> Join:

@@ -235,6 +235,51 @@ def compare(actual: Any, op: str, required: Any) -> bool:
     return bool(actual >= required)
 
 
+FactTest = Callable[[Mapping[str, Any]], bool]
+
+
+def always(_: Mapping[str, Any]) -> bool:
+    return True
+
+
+def never(_: Mapping[str, Any]) -> bool:
+    return False
+
+
+def fact_test(fld: str, op: str, v: Any) -> FactTest:
+    """``fact[fld] op v`` with :func:`compare`'s semantics, specialised on the operator and
+    the (already known) value ``v``: what a test costs once its operand is evaluated."""
+    if op == "ex":
+        return lambda f: f.get(fld) is not None
+    if v is MISSING:
+        return never
+    if op == "eq":
+        if v is None:
+            return never
+        return lambda f: f.get(fld) == v  # a string never equals a number in Python either
+    if op == "in":
+        values = tuple(v)
+        if all(isinstance(x, str) for x in values):
+            allowed = frozenset(values)
+            return lambda f: isinstance(f.get(fld), str) and f[fld] in allowed
+        return lambda f: compare(f.get(fld, MISSING), "in", values)
+    if op in ("lt", "lte", "gt", "gte") and isinstance(v, (int, float)) \
+            and not isinstance(v, bool):
+        if op == "lt":
+            return lambda f: _num(f.get(fld)) and f[fld] < v
+        if op == "lte":
+            return lambda f: _num(f.get(fld)) and f[fld] <= v
+        if op == "gt":
+            return lambda f: _num(f.get(fld)) and f[fld] > v
+        return lambda f: _num(f.get(fld)) and f[fld] >= v
+    return lambda f: compare(f.get(fld, MISSING), op, v)
+
+
+def _num(value: Any) -> bool:
+    """Orders against a number (compare: not missing, not None, not a string)."""
+    return value is not None and not isinstance(value, str)
+
+
 def _eq(a: Any, b: Any) -> bool:
     if isinstance(a, str) != isinstance(b, str):
         return False

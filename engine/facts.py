@@ -9,7 +9,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .case import Case
-from .expr import MISSING, Cond, Const, Ref, Test, evaluate, holds, normalize_number, refs_of
+from .expr import (
+    MISSING,
+    AnyOf,
+    Cond,
+    Const,
+    FactTest,
+    Ref,
+    Resolver,
+    Test,
+    evaluate,
+    fact_test,
+    normalize_number,
+    refs_of,
+)
 from .knowledge import FactType, KnowledgeBase, Metric
 
 PARAMS_ID = "$params"
@@ -43,35 +56,79 @@ class FactBase:
 
 def build_facts(kb: KnowledgeBase, case: Case) -> FactBase:
     """Every input fact of ``case``: from the case, the KB's tables, metrics, parameters."""
+    plan = _plan(kb)
     fb = FactBase(params=dict(case.params))
-    for ft in kb.fact_types.values():
-        if ft.source is not None and not ft.derived and not ft.table:
-            for fact in _from_case(ft, case):
-                fb.add(fact)
-    for fact in table_facts(kb):
-        fb.add(fact, static=True)
-    for metric in kb.metrics:
-        measured = _metric(metric, fb)
-        if measured is not None:
-            fb.add(measured)
+    for reader in plan.readers:
+        for fact in _from_case(reader, case):
+            fb.add(fact)
+    # the table rows: the same dicts for every case, added as fb.add would add them
+    fb.facts.update(plan.table_by_id)
+    for fact_type, rows in plan.table_by_type.items():
+        fb.by_type.setdefault(fact_type, []).extend(rows)
+    fb.static.update(plan.table_static)
+    _metrics(plan, fb)
     return fb
-
-
-_TABLES: dict[int, tuple[KnowledgeBase, tuple[Fact, ...]]] = {}
 
 
 def table_facts(kb: KnowledgeBase) -> tuple[Fact, ...]:
     """The facts of the KB's tables: the same for every case, so built once per KB (the
     same dicts in every fact base; nothing downstream changes a fact)."""
-    hit = _TABLES.get(id(kb))
-    if hit is None or hit[0] is not kb:
-        out = []
+    return _plan(kb).table_rows
+
+
+class _Reader:
+    """How the facts of one case-sourced fact type are read: its fields as
+    (name, case key, default, is a date, name of the age field)."""
+
+    __slots__ = ("fields", "name", "source")
+
+    def __init__(self, ft: FactType) -> None:
+        self.name = ft.name
+        self.source = ft.source
+        self.fields = tuple((spec.name, spec.origin or spec.name, spec.default,
+                             spec.type == "date", f"{spec.name}_age")
+                            for spec in ft.fields.values())
+
+
+class _Plan:
+    """What :func:`build_facts` needs of a KB, prepared once per KB: the fact types read
+    from a case, the table rows (and the same as :meth:`FactBase.add` would index them),
+    and the metrics with their constant fields and compiled counts."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.readers = tuple(_Reader(ft) for ft in kb.fact_types.values()
+                             if ft.source is not None and not ft.derived and not ft.table)
+        rows = []
         for table in kb.tables:
             for i, row in enumerate(table.rows, 1):
                 key = ":".join(str(row[k]) for k in sorted(row)
                                if isinstance(row[k], str)) or str(i)
-                out.append({"fact": table.fact, "id": f"{table.fact}:{key}", **row})
-        hit = _TABLES[id(kb)] = (kb, tuple(out))
+                rows.append({"fact": table.fact, "id": f"{table.fact}:{key}", **row})
+        self.table_rows: tuple[Fact, ...] = tuple(rows)
+        self.table_by_id = {f["id"]: f for f in rows}
+        self.table_by_type: dict[str, list[Fact]] = {}
+        for f in rows:
+            self.table_by_type.setdefault(f["fact"], []).append(f)
+        self.table_static = dict.fromkeys(self.table_by_id, True)
+        metrics = []
+        for metric in kb.metrics:
+            base: Fact = {"fact": "metric", "id": f"metric:{metric.name}", "name": metric.name}
+            if metric.signal:
+                base["signal"] = metric.signal
+                base["indicates"] = True
+            else:
+                base["indicates"] = False
+            metrics.append((metric, base, _Count(metric) if metric.count else None))
+        self.metrics = tuple(metrics)
+
+
+_PLANS: dict[int, tuple[KnowledgeBase, _Plan]] = {}
+
+
+def _plan(kb: KnowledgeBase) -> _Plan:
+    hit = _PLANS.get(id(kb))
+    if hit is None or hit[0] is not kb:
+        hit = _PLANS[id(kb)] = (kb, _Plan(kb))
     return hit[1]
 
 
@@ -79,7 +136,7 @@ def params_fact(params: Mapping[str, Any]) -> Fact:
     return {"fact": PARAMS_ID, "id": PARAMS_ID, **params}
 
 
-def _from_case(ft: FactType, case: Case) -> list[Fact]:
+def _from_case(ft: _Reader, case: Case) -> list[Fact]:
     data = case.data
     section = data if ft.source == "." else data.get(ft.source or "")
     if isinstance(section, list):
@@ -106,76 +163,122 @@ def _from_case(ft: FactType, case: Case) -> list[Fact]:
     return []
 
 
-def _fact(ft: FactType, item: Mapping[str, Any], as_of: dt.date) -> Fact:
+def _fact(ft: _Reader, item: Mapping[str, Any], as_of: dt.date) -> Fact:
     fact: Fact = {"fact": ft.name}
-    for spec in ft.fields.values():
-        value = item.get(spec.origin or spec.name)
+    for name, key, default, is_date, age in ft.fields:
+        value = item.get(key)
         if value is None:
-            value = spec.default
-        if value is None:
-            continue
-        if spec.type == "date":
-            fact[spec.name] = value
-            fact[f"{spec.name}_age"] = (as_of - dt.date.fromisoformat(value)).days
+            value = default
+            if value is None:
+                continue
+        if is_date:
+            fact[name] = value
+            fact[age] = (as_of - dt.date.fromisoformat(value)).days
+        elif type(value) is str:
+            fact[name] = value
         else:
-            fact[spec.name] = normalize_number(value)
+            fact[name] = normalize_number(value)
     return fact
 
 
-_SPLITS: dict[int, tuple[Metric, tuple[tuple[str, frozenset[Any]], ...], tuple[Cond, ...]]] = {}
+class _Count:
+    """A count metric compiled once per KB: the facts it counts are looked up by the value
+    of its first string-equality test (an index of the case's facts built once per case
+    and shared by every metric keyed on the same field), then filtered by its other string
+    tests as set lookups and by the remaining tests, whose operands (constants, parameters,
+    the case's single facts) are evaluated once per case, not once per fact."""
 
+    __slots__ = ("key", "quick", "rest", "type", "values")
 
-def _split_where(metric: Metric) -> tuple[tuple[tuple[str, frozenset[Any]], ...],
-                                          tuple[Cond, ...]]:
-    """A count metric's string-equality tests as set lookups (a cheap first filter), and the
-    other tests. Cached per metric object."""
-    hit = _SPLITS.get(id(metric))
-    if hit is not None and hit[0] is metric:
-        return hit[1], hit[2]
-    quick, rest = [], []
-    for c in metric.where:
-        if isinstance(c, Test) and isinstance(c.operand, Const) and (
-                (c.op == "eq" and isinstance(c.operand.value, str)) or (
-                c.op == "in" and all(isinstance(v, str) for v in c.operand.value))):
-            values = [c.operand.value] if c.op == "eq" else list(c.operand.value)
-            quick.append((c.field, frozenset(values)))
+    def __init__(self, metric: Metric) -> None:
+        assert metric.count is not None
+        quick: list[tuple[str, frozenset[Any]]] = []
+        rest: list[Cond] = []
+        for c in metric.where:
+            if isinstance(c, Test) and isinstance(c.operand, Const) and (
+                    (c.op == "eq" and isinstance(c.operand.value, str)) or (
+                    c.op == "in" and all(isinstance(v, str) for v in c.operand.value))):
+                values = [c.operand.value] if c.op == "eq" else list(c.operand.value)
+                quick.append((c.field, frozenset(values)))
+            else:
+                rest.append(c)
+        self.type = metric.count
+        first: frozenset[Any] = frozenset()
+        self.key: str | None = None
+        if quick:
+            self.key, first = quick.pop(0)
+        self.values = tuple(sorted(first))
+        self.quick = tuple(quick)
+        self.rest = tuple(rest)
+
+    def matched(self, fb: FactBase, index: dict[tuple[str, str], dict[Any, list[Fact]]],
+                resolve: Resolver) -> list[Fact]:
+        if self.key is None:
+            found = fb.of_type(self.type)
         else:
-            rest.append(c)
-    _SPLITS[id(metric)] = (metric, tuple(quick), tuple(rest))
-    return tuple(quick), tuple(rest)
+            by_value = index.get((self.type, self.key))
+            if by_value is None:
+                by_value = index[(self.type, self.key)] = {}
+                for f in fb.of_type(self.type):
+                    by_value.setdefault(f.get(self.key, MISSING), []).append(f)
+            if len(self.values) == 1:
+                found = by_value.get(self.values[0], [])
+            else:
+                found = [f for v in self.values for f in by_value.get(v, ())]
+        if found and self.quick:
+            found = [f for f in found if all(f.get(k, MISSING) in ok for k, ok in self.quick)]
+        for c in self.rest:
+            if not found:
+                break
+            test = _bound(c, fb.params, resolve)
+            found = [f for f in found if test(f)]
+        return found
 
 
-def _metric(metric: Metric, fb: FactBase) -> Fact | None:
+def _bound(c: Cond, params: Mapping[str, Any], resolve: Resolver) -> FactTest:
+    """``c`` as a test of one fact, its operand evaluated now (it does not depend on the
+    fact tested): the same answer as :func:`~partways.expr.holds`."""
+    if isinstance(c, AnyOf):
+        options = tuple(tuple(_bound(x, params, resolve) for x in o) for o in c.options)
+        return lambda f: any(all(t(f) for t in o) for o in options)
+    value = c.operand.value if (c.op == "in" and isinstance(c.operand, Const)) \
+        else evaluate(c.operand, params, resolve)
+    return fact_test(c.field, c.op, value)
+
+
+def _metrics(plan: _Plan, fb: FactBase) -> None:
+    """Measure every metric on ``fb`` and add the metric facts, in KB order."""
     def resolve(ref: Ref) -> Any:
         single = fb.single(ref.alias)
         return MISSING if single is None else single.get(ref.field, MISSING)
 
-    fact: Fact = {"fact": "metric", "id": f"metric:{metric.name}", "name": metric.name}
-    if metric.signal:
-        fact["signal"] = metric.signal
-        fact["indicates"] = True
-    else:
-        fact["indicates"] = False
-    if metric.count:
-        quick, rest = _split_where(metric)
-        matched = [f for f in fb.of_type(metric.count)
-                   if all(f.get(k, MISSING) in ok for k, ok in quick)
-                   and all(holds(c, f, fb.params, resolve) for c in rest)]
-        fact["value"] = len(matched)
-        ages = [f["date_age"] for f in matched if isinstance(f.get("date_age"), int)]
-        if ages:
-            fact["first_age"] = max(ages)
-            fact["last_age"] = min(ages)
-        fb.support[fact["id"]] = tuple(sorted(f["id"] for f in matched))
-        return fact
-    assert metric.value is not None
-    value = evaluate(metric.value, fb.params, resolve)
-    if value is MISSING or isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    value = normalize_number(value)
-    if value is MISSING:
-        return None
-    fact["value"] = value
-    fb.support[fact["id"]] = tuple(sorted({
-        single["id"] for r in refs_of(metric.value) if (single := fb.single(r.alias))}))
-    return fact
+    index: dict[tuple[str, str], dict[Any, list[Fact]]] = {}
+    facts, support = fb.facts, fb.support
+    added = fb.by_type.setdefault("metric", [])
+    for metric, base, count in plan.metrics:
+        fact = dict(base)
+        fid = fact["id"]
+        if count is not None:
+            matched = count.matched(fb, index, resolve)
+            fact["value"] = len(matched)
+            if matched:
+                ages = [f["date_age"] for f in matched if isinstance(f.get("date_age"), int)]
+                if ages:
+                    fact["first_age"] = max(ages)
+                    fact["last_age"] = min(ages)
+                support[fid] = tuple(sorted(f["id"] for f in matched))
+            else:
+                support[fid] = ()
+        else:
+            assert metric.value is not None
+            value = evaluate(metric.value, fb.params, resolve)
+            if value is MISSING or isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            value = normalize_number(value)
+            if value is MISSING:
+                continue
+            fact["value"] = value
+            support[fid] = tuple(sorted({
+                single["id"] for r in refs_of(metric.value) if (single := fb.single(r.alias))}))
+        facts[fid] = fact  # fb.add
+        added.append(fact)

@@ -103,43 +103,74 @@ def light_graph(kb: KnowledgeBase, trace: Trace) -> LightGraph:
     supporting facts). Table rows and parameters stay out: they are KB, not case.
     """
     g = LightGraph()
+    nodes, succ, pred = g.nodes, g._succ, g._pred
+    facts = trace.facts
+    kinds = _node_kinds(kb)
+    plain = _PLAIN_KIND
 
     def add(fid: str) -> bool:
-        fact = trace.facts[fid]
-        ft = kb.fact_types.get(fact["fact"])
-        if fid == PARAMS_ID or (ft is not None and ft.table):
+        if fid in nodes:
+            return True
+        fact = facts[fid]
+        kind = kinds.get(fact["fact"], plain)
+        if kind is None or fid == PARAMS_ID:
             return False
-        if fid not in g:
-            label_field = ft.label_field if ft else None
-            attrs: dict[str, Any] = {k: v for k, v in fact.items() if k not in ("id", "index")}
-            attrs["layer"] = ft.layer if ft else "evidence"
-            attrs["label"] = str(fact.get(label_field, fact["fact"])) if label_field \
-                else fact["fact"]
-            g.add_node(fid, **attrs)
+        layer, label_field = kind
+        attrs: dict[str, Any] = dict(fact)  # a copy without the id and the list index
+        del attrs["id"]
+        attrs.pop("index", None)
+        attrs["layer"] = layer
+        attrs["label"] = str(fact.get(label_field, fact["fact"])) if label_field \
+            else fact["fact"]
+        nodes[fid] = attrs
+        succ[fid] = {}
+        pred[fid] = {}
         return True
 
     for firing in trace.firings:
-        add(firing.conclusion)
-        node = g.nodes[firing.conclusion]
-        # a keyed conclusion may be supported by several rules: keep them all, and name
-        # the first by id so the result does not depend on the order rules fired in
-        rules = sorted({*node.get("rules", ()), *filter(None, [node.get("rule")]), firing.rule})
-        node["rule"] = rules[0]
-        if len(rules) > 1:
-            node["rules"] = rules
+        conclusion, rule = firing.conclusion, firing.rule
+        add(conclusion)
+        node = nodes[conclusion]
+        if "rule" in node or "rules" in node:
+            # a keyed conclusion may be supported by several rules: keep them all, and
+            # name the first by id so the result does not depend on the order rules fired in
+            rules = sorted({*node.get("rules", ()), *filter(None, [node.get("rule")]), rule})
+            node["rule"] = rules[0]
+            if len(rules) > 1:
+                node["rules"] = rules
+        else:
+            node["rule"] = rule
+        into = pred[conclusion]
         for _alias, pid in firing.premises:
             if add(pid):
                 # two rules may draw the same edge to a keyed conclusion: name the first
                 # by id, whatever the order they fired in
-                seen = g._succ[pid].get(firing.conclusion)
-                rule = min(seen["rule"], firing.rule) if seen and "rule" in seen \
-                    else firing.rule
-                g.add_edge(pid, firing.conclusion, rule=rule)
-    for mid in sorted(n for n in list(g) if g.nodes[n]["fact"] == "metric"):
+                seen = into.get(pid)
+                if seen is None:
+                    into[pid] = succ[pid][conclusion] = {"rule": rule}
+                else:
+                    seen["rule"] = min(seen["rule"], rule) if "rule" in seen else rule
+    for mid in sorted(n for n, a in nodes.items() if a["fact"] == "metric"):
         for sid in trace.support.get(mid, ()):
             add(sid)
             g.add_edge(sid, mid, rule="metric")
     return g
+
+
+#: A fact type's place in the graph: ``None`` (a table row: kept out), else its layer and
+#: label field; a type the KB does not declare is evidence labelled by its type.
+_PLAIN_KIND: tuple[str, str | None] = ("evidence", None)
+_KINDS: dict[int, tuple[KnowledgeBase, dict[str, tuple[str, str | None] | None]]] = {}
+
+
+def _node_kinds(kb: KnowledgeBase) -> dict[str, tuple[str, str | None] | None]:
+    """Every fact type's :data:`_PLAIN_KIND`-like entry, computed once per KB."""
+    hit = _KINDS.get(id(kb))
+    if hit is None or hit[0] is not kb:
+        table = {name: None if ft.table else (ft.layer, ft.label_field or None)
+                 for name, ft in kb.fact_types.items()}
+        hit = _KINDS[id(kb)] = (kb, table)
+    return hit[1]
 
 
 def node_link(g: nx.DiGraph | LightGraph) -> dict[str, Any]:

@@ -684,6 +684,124 @@ class TableJoins(Check):
                     bound[p.alias] = p.fact
 
 
+class UndecidedFindings(Check):
+    id = "undecided"
+    description = ("Every finding the KB can produce leads some rule to a decision "
+                   "candidate when it stands alone in an otherwise empty case: none falls "
+                   "silently to the default decision (e.g. a serious red flag no repair "
+                   "fits and no rule decides).")
+    severity = "warning"
+    whole_kb = True
+
+    def finalize(self, ctx: Context) -> Iterable[Problem]:
+        from .case import case_from_data
+        from .errors import PartwaysError
+        from .facts import FactBase, build_facts
+        from .inference import compile_kb
+        from .reference import run_reference
+
+        kb = ctx.kb
+        dec = kb.outputs.get("decision") or {}
+        candidate, default = dec.get("candidate"), dec.get("default")
+        subject = (kb.outputs.get("subject") or {}).get("key")
+        if not candidate or not subject:
+            return
+        try:
+            program = compile_kb(kb)
+            empty = build_facts(kb, case_from_data({subject: "lint", "as_of": "2000-01-01"}, kb))
+        except PartwaysError:
+            return  # a KB that cannot compile or take an empty case: other checks say why
+        seen: set[tuple[str, tuple[tuple[str, Any], ...]]] = set()
+        for spec in kb.outputs.get("findings") or ():
+            fact, key = spec.get("fact"), spec.get("key")
+            if fact not in kb.fact_types or not key:
+                continue
+            for row, origin in _standalone_rows(kb, ctx.flow, fact, key, 0):
+                ident = (fact, tuple(sorted(row.items(), key=lambda kv: kv[0])))
+                if ident in seen:
+                    continue
+                seen.add(ident)
+                fb = FactBase(params=dict(empty.params))
+                for f in empty.facts.values():
+                    fb.add(f, static=f["id"] in empty.static)
+                fb.add({"fact": fact, "id": f"lint:{fact}", **row})
+                try:
+                    if run_reference(program, fb).conclusions(candidate):
+                        continue
+                except PartwaysError:
+                    return  # rules that loop or break: the cycles check reports them
+                shown = ", ".join(f"{k} = {v!r}" for k, v in ident[1])
+                yield self.problem(
+                    f"a '{fact}' with {shown}, alone in an otherwise empty case, leads no "
+                    f"rule to a '{candidate}': the decision falls silently to the default "
+                    f"'{default}' (add a rule that decides this state)", origin.origin)
+
+
+_MAX_ROWS = 400
+
+
+def _standalone_rows(kb: KnowledgeBase, flow: _Flow, fact: str, key: str,
+                     depth: int) -> list[tuple[dict[str, Any], Rule]]:
+    """The constant field values a ``fact`` can carry, each with the rule that set ``key``.
+
+    Values a producing rule sets as constants are taken as they are; values it copies from
+    the fact bound to the alias that supplies ``key`` are followed back to that fact's own
+    producers (filtered by the pattern's constant tests). Fields computed or copied from
+    other aliases are left out: the row describes the fact standing alone.
+    """
+    if depth > 6:
+        return []
+    out: list[tuple[dict[str, Any], Rule]] = []
+    for r in kb.rules:
+        if r.then_fact != fact or r.id in flow.dead or key not in r.then:
+            continue
+        consts = {k: e.value for k, e in r.then.items() if isinstance(e, Const)}
+        kexpr = r.then[key]
+        if isinstance(kexpr, Const):
+            out.append((consts, r))
+            continue
+        if not isinstance(kexpr, Ref):
+            continue
+        pattern = next((p for p in r.positives if p.alias == kexpr.alias), None)
+        if pattern is None:
+            continue
+        copied = {k: e.field for k, e in r.then.items()
+                  if isinstance(e, Ref) and e.alias == kexpr.alias}
+        for sub, origin in _source_rows(kb, flow, pattern, kexpr.field, depth):
+            row = dict(consts)
+            row.update({k: sub[f] for k, f in copied.items() if f in sub})
+            if key in row:
+                out.append((row, origin if origin is not None else r))
+        if len(out) > _MAX_ROWS:
+            break
+    return out[:_MAX_ROWS]
+
+
+def _source_rows(kb: KnowledgeBase, flow: _Flow, p: Pattern, key: str,
+                 depth: int) -> list[tuple[dict[str, Any], Rule | None]]:
+    """Rows of the facts pattern ``p`` can match, as far as constants tell."""
+    rows: list[tuple[dict[str, Any], Rule | None]]
+    if any(r.then_fact == p.fact for r in kb.rules):
+        rows = list(_standalone_rows(kb, flow, p.fact, key, depth + 1))
+    else:
+        plain: list[dict[str, Any]] = [dict(row) for t in kb.tables if t.fact == p.fact
+                                       for row in t.rows]
+        if p.fact == METRIC:
+            plain += [{"name": m.name, "indicates": m.signal is not None,
+                       **({"signal": m.signal} if m.signal else {})} for m in kb.metrics]
+        rows = [(row, None) for row in plain]
+    return [(row, origin) for row, origin in rows if _may_match(row, p.where)]
+
+
+def _may_match(row: Mapping[str, Any], where: Sequence[Cond]) -> bool:
+    """Whether ``row`` can pass the constant tests of ``where`` (unknown fields: yes)."""
+    for c in where:
+        if isinstance(c, Test) and isinstance(c.operand, Const) and c.field in row \
+                and c.op != "ex" and not compare(row[c.field], c.op, c.operand.value):
+            return False
+    return True
+
+
 def _concluded_values(kb: KnowledgeBase, fact: str, fld: str) -> set[Any] | None:
     """Constant values rules conclude for ``fact.fld``; None when some rule computes it."""
     out: set[Any] = set()
@@ -700,7 +818,7 @@ def _concluded_values(kb: KnowledgeBase, fact: str, fld: str) -> set[Any] | None
 CHECKS: tuple[type[Check], ...] = (
     LoadProblems, DuplicateIds, GuidanceIds, SourceIds, Translations, References, Parameters,
     DataFlow, Unreachable, Cycles, ConflictingDecisions, LetterTemplates, Glossary,
-    Examples, TableJoins,
+    Examples, TableJoins, UndecidedFindings,
 )
 
 

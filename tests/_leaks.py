@@ -26,7 +26,15 @@ CODE = re.compile(r"^(?:[A-Z]{2,6}-\d+|S\d+)$")  # guidance and source ids: cita
 
 
 def case_words(path: Path) -> set[str]:
-    """Every word of every value of the case (names, notes, deliverables...)."""
+    """Every word of every value of the case (names, notes, deliverables...); for a CSV
+    export (a folder), every word of its files."""
+    if path.is_dir():
+        words: set[str] = set()
+        for f in sorted(path.glob("*.csv")):
+            text = f.read_text("utf-8")
+            words.update(WORD.findall(text))
+            words.update(text.replace(",", " ").split())
+        return words
     data = yaml.safe_load(path.read_text("utf-8"))
     out: set[str] = set()
 
@@ -91,9 +99,11 @@ def graph_text(doc: str) -> str:
     return "\n".join(str(t) for t in texts)
 
 
-def _run(args: list[str]) -> str:
+def _run(args: list[str], code: int = 0) -> str:
+    """The output of ``partways ARGS`` (standard output and error, as a terminal shows
+    them), which must exit with ``code``."""
     result = CliRunner().invoke(main, args)
-    if result.exit_code != 0:
+    if result.exit_code != code:
         raise AssertionError(f"{args}: exit {result.exit_code}: {result.output}")
     return result.output
 
@@ -117,6 +127,8 @@ def outputs(path: Path, lang: str) -> dict[str, str]:
         "graph": graph_text(_run(["graph", "case", case, "--lang", lang, "--format", "json"])),
         "graph-why-not": graph_text(_run(["graph", "case", case, "--lang", lang, "--format",
                                           "json", "--why-not", other])),
+        "batch": _run(["batch", case, "--lang", lang, "--no-progress"]),
+        "check": _run(["check", case, "--lang", lang]),
     }
     if decision in ("terminate", "terminate_now"):
         for channel in ("email", "meeting"):

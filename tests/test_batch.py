@@ -66,7 +66,7 @@ def test_csv_sample_set_batch_and_import_round_trip(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["batch", str(CSV_SET)])
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "6 case(s): 6 assessed, 0 could not be read" in out and "Act first on:" in out
+    assert "6 cases: 6 assessed, 0 could not be read" in out and "Act first on:" in out
     assert "Kian Construction: End the relationship now — Verbal abuse" in out
     imported = CliRunner().invoke(main, ["import", str(CSV_SET), "-o", str(tmp_path / "cases")])
     assert imported.exit_code == 0, imported.output

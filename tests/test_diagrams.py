@@ -3,6 +3,7 @@ the committed diagrams/ being current."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import shutil
@@ -281,3 +282,20 @@ def test_cli_refuses_png_to_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.exit_code == 2
     assert "binary format" in result.output and "-o FILE" in result.output
     assert CliRunner().invoke(main, ["graph", "rules", "--format", "dot"]).exit_code == 0
+
+
+@pytest.mark.parametrize("lang", ["en", "ar", "fa"])
+def test_graphs_run_in_the_reading_direction(kb: partways.KnowledgeBase, lang: str) -> None:
+    """A right-to-left language (the KB's ``rtl`` list) draws the flow right to left, and
+    each label line is a right-to-left paragraph of its own; English is untouched."""
+    rtl = lang in kb.rtl
+    a = partways.assess(ABUSE)
+    for g in (case_view(a, lang), rule_graph(kb, lang), rule_graph(kb, lang,
+                                                                    layers=["decision"])):
+        assert g.graph["direction"] == ("rtl" if rtl else "ltr")
+        dot = to_dot(g)
+        assert ("rankdir=RL" in dot) == rtl and ("rankdir=LR" in dot) != rtl
+        assert ("\u2067" in dot) == rtl and dot.count("\u2067") == dot.count("\u2069")
+        assert to_mermaid(g).startswith("flowchart RL" if rtl else "flowchart LR")
+    ar_only = dataclasses.replace(kb, rtl=("ar",))  # the direction is the KB's data
+    assert rule_graph(ar_only, "fa").graph["direction"] == "ltr"

@@ -15,7 +15,7 @@ import partways
 from partways.cli import common
 from partways.cli.main import main
 from partways.render import render_text
-from partways.render.lang import FSI, PDI, Lang, fit_width, for_kb
+from partways.render.lang import FSI, PDI, Lang, display_width, fit_width, for_kb
 
 from _paths import EXAMPLES
 
@@ -116,3 +116,89 @@ def test_fit_width_keeps_bullets_as_hanging_indents() -> None:
     out = fit_width(text, 40).splitlines()
     assert out[0].startswith("  • [serious] ") and out[1].startswith("    ")
     assert out[-1] == "short line"
+
+
+# -- batch, import, check, log ---------------------------------------------------------------
+
+CSV_SET = EXAMPLES / "csv"
+
+
+@pytest.mark.parametrize("lang", ["ar", "fa"])
+def test_no_english_in_batch_import_and_log(tmp_path: Path, lang: str) -> None:
+    """The whole book (every example and the CSV export) as a table and its summary, the
+    import of the CSV export and a logged entry: nothing English but the cases' own words."""
+    allowed = case_words(CSV_SET).union(*(case_words(p) for p in CASES))
+    runner = CliRunner()
+    book = runner.invoke(main, ["batch", str(EXAMPLES), str(CSV_SET), "--lang", lang,
+                                "--no-progress"])
+    assert book.exit_code == 0, book.output
+    out = tmp_path / "cases"
+    imported = runner.invoke(main, ["import", str(CSV_SET), "-o", str(out), "--lang", lang])
+    assert imported.exit_code == 0, imported.output
+    case = tmp_path / "acme.yaml"
+    case.write_text(ACME.read_text("utf-8"), "utf-8")
+    logged = runner.invoke(main, ["log", str(case), "--lang", lang, "--event",
+                                  "type=late_payment,date=2026-10-20,days_late=3"])
+    assert logged.exit_code == 0, logged.output
+    found = {name: leaks(text.replace(str(case), " ").replace(str(out), " "), allowed)
+             for name, text in [("batch", book.output), ("import", imported.output),
+                                ("log", logged.output)]}
+    assert not {k: v for k, v in found.items() if v}, found
+    assert len(list(out.glob("*.yaml"))) == 6 and FSI + str(out) + PDI in imported.output
+
+
+def _batch(*args: str) -> str:
+    result = CliRunner().invoke(main, ["batch", *args, "--no-progress"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_batch_summary_counts_take_plural_forms_and_the_languages_digits() -> None:
+    en = _batch(str(CSV_SET))
+    ar = _batch(str(CSV_SET), "--lang", "ar")
+    fa = _batch(str(CSV_SET), "--lang", "fa")
+    assert "6 cases: 6 assessed, 0 could not be read" in en
+    assert "1 case: 1 assessed" in _batch(str(ACME))  # the singular
+    # Arabic: two clients take the dual, 3-10 the plural; Western digits as the KB writes
+    decisions = next(ln for ln in ar.splitlines() if ln.startswith("القرارات: "))
+    assert "أنهِ العلاقة فورًا (عميلان)" in decisions, decisions
+    assert "(عميل واحد)" in decisions and "، " in decisions and ", " not in decisions
+    # Persian: Persian digits and percent sign, the Persian decimal separator
+    assert "۶ پرونده: ۶ ارزیابی شد، ۰ خوانده نشد" in fa
+    pareto = next(ln for ln in fa.splitlines() if "SIG-25" in ln)
+    assert "٪" in pareto and "%" not in pareto and not any(c.isascii() and c.isdigit()
+                                                           for c in pareto.replace("SIG-25", ""))
+    rate = fa.splitlines()[-1]
+    assert "۲۹٫۰۷ (۵۸٪)" in rate and not any("0" <= c <= "9" for c in rate), rate
+    assert "%" in ar.splitlines()[-1] and "٪" not in ar
+
+
+def test_batch_table_shows_titles_and_keeps_its_columns() -> None:
+    """In Arabic and Persian the decision and red-flag columns hold titles, every cell is
+    isolated (a Latin client name cannot reorder the row) and the columns line up by
+    display width (Arabic vowel marks take no column)."""
+    fa = _batch(str(CSV_SET), "--lang", "fa").split("\n\n")[0].splitlines()
+    en = _batch(str(CSV_SET)).split("\n\n")[0].splitlines()
+    assert "terminate" in "".join(en) and "terminate" not in "".join(fa)
+    assert fa[1].lstrip().startswith("۱  " + FSI)
+    starts = {display_width(ln[:ln.index(FSI, ln.index(PDI))]) for ln in fa}
+    assert len(starts) == 1, starts  # the decision column starts at one column everywhere
+    ar = _batch(str(EXAMPLES), "--lang", "ar").split("\n\n")[0].splitlines()
+    third = {display_width(ln[:ln.index(FSI, ln.index(PDI, ln.index(PDI) + 1))])
+             for ln in ar if ln.count(FSI) >= 3}
+    assert len(third) == 1, third  # "أنهِ العلاقة فورًا" has two marks: padded to match
+
+
+@pytest.mark.parametrize(("lang", "want"), [
+    ("en", "1 of 1 case valid, 0 problems"), ("ar", "الحالات السليمة: 1 من 1، والمشكلات: 0"),
+    ("fa", "۱ از ۱ پرونده درست است؛ ۰ مشکل")])
+def test_check_summary_in_the_language(lang: str, want: str) -> None:
+    result = CliRunner().invoke(main, ["check", str(ACME), "--lang", lang])
+    assert result.exit_code == 0 and result.output == want + "\n"
+
+
+def test_percent_and_display_width() -> None:
+    ar, fa, en = Lang("ar", rtl=True), Lang("fa", rtl=True), Lang("en")
+    assert (en.percent(0.8234), ar.percent(0.5), fa.percent(1.05)) == ("82%", "50%", "۱۰۵٪")
+    assert display_width("أنهِ العلاقة فورًا") == 16  # kasra and tanween take no column
+    assert display_width(f"{FSI}Acme{PDI}") == 4 and display_width("رابطه‌ای") == 7

@@ -127,6 +127,11 @@ BROKEN = [
     ("glossary", "warning", {"glossary.yaml": "glossary:\n  red_flag:\n    ar: {use: علامة حمراء, avoid: [مؤشر تحذيري]}\n",
                              "ui.yaml": "ui:\n  flag: {en: Flag, ar: مؤشر تحذيري واحد, fa: پرچم}\n  ok: {en: Ok, ar: مؤشر تحذيريّ, fa: خوب}\n"},
      "'مؤشر تحذيري' (ar): the glossary's term is 'علامة حمراء'"),
+    # a flag of a severity no decision rule reads: alone in a case, it decides nothing
+    ("undecided", "warning", {"rules/x.yaml": rule("sig.x", "[{fact: metric, as: m, where: {name: late_events, value: {gte: 1}}}]",
+                                                   "{fact: signal, name: slow, severity: minor}")},
+     "a 'signal' with name = 'slow', severity = 'minor', alone in an otherwise empty case, "
+     "leads no rule to a 'candidate': the decision falls silently to the default 'keep'"),
     ("examples", "warning", {"rules/x.yaml": rule("sig.x", "[{fact: signal, as: s}]",
                                                   "{fact: next_step, step: talk}")},
      "rule 'sig.x' has no examples"),
@@ -250,3 +255,29 @@ def test_guidance_registry_matches_shared_guidance(kb: partways.KnowledgeBase) -
                             re.MULTILINE))
     assert listed, "no guidance ids found in GUIDANCE.md"
     assert set(kb.guidance) == listed
+
+
+UNFITTED = FIXTURES / "overlay_unfitted"
+
+
+def test_undecided_a_serious_flag_no_repair_fits(tmp_path: Path) -> None:
+    """The shipped KB decides a serious flag no repair fits (dec.remediate.unrepaired);
+    without that rule the overlay's flag would fall silently to the default."""
+    import shutil
+
+    with_rule = lint_kb(overlays=[UNFITTED])
+    assert not [p for p in with_rule.problems if p.check == "undecided"], with_rule.problems
+    base = tmp_path / "kb"
+    shutil.copytree(ROOT / "kb", base)
+    (base / "rules" / "decision" / "remediate_unrepaired.yaml").unlink()
+    without = lint_kb(base, overlays=[UNFITTED], check_examples=False)
+    hits = [p for p in without.problems if p.check == "undecided"]
+    assert [p.message for p in hits] == [
+        "a 'active' with name = 'misled_once', severity = 'serious', alone in an otherwise "
+        "empty case, leads no rule to a 'candidate': the decision falls silently to the "
+        "default 'keep' (add a rule that decides this state)"]
+    src = hits[0].source
+    assert src is not None and str(src.path).startswith(str(UNFITTED)), src  # the flag's rule
+    # and the shipped KB without the overlay: every flag it can raise is decided
+    alone = lint_kb(base, check_examples=False)
+    assert not [p for p in alone.problems if p.check == "undecided"], alone.problems

@@ -145,16 +145,18 @@ def test_backends_agree_on_the_scenarios_and_rule_examples(kb: partways.Knowledg
     events joined on their dates): every backend gives the same trace on each."""
     import yaml
 
-    from _paths import RULE_EXAMPLES, TESTS
+    from _paths import RULE_EXAMPLES, TESTS, example_kb
 
     scenarios = sorted((TESTS / "scenarios" / "cases").glob("*.yaml"))
-    cases = [partways.load_case(p, kb) for p in scenarios]
+    cases = [(kb, partways.load_case(p, kb)) for p in scenarios]
     for path in sorted(RULE_EXAMPLES.rglob("*.yaml")):
         for ex in yaml.safe_load(path.read_text(encoding="utf-8"))["examples"]:
-            cases.append(partways.case_from_data(ex["case"], kb))
+            on = example_kb(ex, kb)
+            cases.append((on, partways.case_from_data(ex["case"], on)))
     assert len(cases) > 100
-    for case in cases:
-        assert_same(kb, case)
+    assert any(on is not kb for on, _ in cases)  # the overlay examples run too
+    for on, case in cases:
+        assert_same(on, case)
 
 
 # --------------------------------------------------------------------------- fixture KB

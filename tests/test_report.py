@@ -185,18 +185,34 @@ _GRAPH_PROBE = """<script>
           r.bottom > b.bottom + 1) outside.push(t.textContent);
     });
   });
+  // a dated node's note ("25 مايو 2026"): where its day and its month are drawn
+  var dates = [];
+  document.querySelectorAll("#graph svg g.node text").forEach(function (t) {
+    var c = t.textContent, day = c.search(/[0-9\u06F0-\u06F9]/),
+        month = c.search(/[A-Za-z\u0621-\u064A\u067E-\u06CC]/);
+    if (day < 0 || month < 0 || day > month || !/^\\W*[0-9\u06F0-\u06F9]+ \\S/.test(c)) return;
+    dates.push([t.getStartPositionOfChar(day).x, t.getStartPositionOfChar(month).x]);
+  });
+  var clusters = {};
+  document.querySelectorAll("#graph svg g.cluster").forEach(function (g) {
+    var b = g.querySelector("path, polygon").getBoundingClientRect();
+    clusters[g.querySelector("title").textContent] = (b.left + b.right) / 2;
+  });
   document.body.setAttribute("data-probe", JSON.stringify({smallest: smallest,
-    outside: outside, nodes: document.querySelectorAll("#graph svg g.node").length}));
+    outside: outside, nodes: document.querySelectorAll("#graph svg g.node").length,
+    clusters: clusters, dates: dates}));
 })();
 </script>
 </body>"""
 
 
 @pytest.mark.skipif(CHROMIUM is None or not HAS_DOT, reason="needs Chromium and Graphviz")
-@pytest.mark.parametrize("lang", ["ar", "fa"])
+@pytest.mark.parametrize("lang", ["en", "ar", "fa"])
 def test_report_graph_reads_in_chromium(tmp_path: Path, lang: str) -> None:
     """At 1200 px wide, every label of the decision graph sits inside its node's box and
-    no text is under 11 px (the graph keeps its natural size in a scrolling frame)."""
+    no text is under 11 px (the graph keeps its natural size in a scrolling frame); the
+    flow runs in the reading direction: evidence on the left in English, on the right in
+    Arabic and Persian."""
     a = partways.assess(EXAMPLES / "acme-late-payer.yaml")
     page = tmp_path / f"graph-{lang}.html"
     page.write_text(render_html(a, lang).replace("</body>", _GRAPH_PROBE, 1), "utf-8")
@@ -207,3 +223,9 @@ def test_report_graph_reads_in_chromium(tmp_path: Path, lang: str) -> None:
     assert probe["nodes"] > 20
     assert probe["outside"] == []
     assert probe["smallest"] >= 11
+    x = probe["clusters"]  # cluster_0 holds the evidence, the last one the plan
+    first, last = x["cluster_0"], x[max(x, key=lambda k: int(k.split("_")[1]))]
+    assert (first > last) == (lang != "en"), x
+    # a date reads from its day: on the left in English, on the right in Arabic and Persian
+    assert len(probe["dates"]) >= 8
+    assert all((day > month) == (lang != "en") for day, month in probe["dates"]), probe

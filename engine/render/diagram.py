@@ -9,7 +9,9 @@ case's decision graph (:func:`case_view`) share them:
   shown small), ``tooltip``; optional ``style`` (``dashed`` for a path that did not
   fire) and ``context`` (a neighbour outside a ``--layer`` focus);
 * edge: ``style`` (``solid``, ``dashed``, ``dotted``) and ``label``;
-* graph: ``layers`` (left-to-right order), ``layer_titles``, ``name``.
+* graph: ``layers`` (in reading order), ``layer_titles``, ``name``, ``direction``
+  (``rtl`` for a right-to-left language: the flow runs right to left, evidence on the
+  right, as the reader reads).
 
 Every renderer sorts what it writes: the same graph gives the same bytes.
 """
@@ -149,6 +151,7 @@ def case_view(a: Assessment, lang: str = "en", *, why_not: str | None = None,
     g.graph["layers"] = [x for x in (*order, *sorted(present - set(order))) if x in present]
     g.graph["layer_titles"] = {x: layer_title(kb, x, lang) for x in g.graph["layers"]}
     g.graph["name"] = a.client
+    g.graph["direction"] = lx.direction
     return g
 
 
@@ -379,12 +382,14 @@ def _wrap(text: str, width: int = WRAP) -> list[str]:
 
 
 def to_dot(g: nx.DiGraph) -> str:
-    """DOT source of ``g``: left to right, one cluster per layer, HTML-like labels."""
+    """DOT source of ``g``: in the reading direction of its language (left to right, or
+    right to left for ``direction: rtl``), one cluster per layer, HTML-like labels."""
     import graphviz  # optional at import time: only this renderer needs it
 
+    rtl = g.graph.get("direction") == "rtl"
     dot = graphviz.Digraph(name="partways", strict=False)
-    dot.attr(rankdir="LR", newrank="true", nodesep="0.12", ranksep="0.5", fontname=FONT,
-             fontsize="11", labelloc="t", label=_esc_label(g.graph.get("name", "")),
+    dot.attr(rankdir=_rankdir(g), newrank="true", nodesep="0.12", ranksep="0.5", fontname=FONT,
+             fontsize="11", labelloc="t", label=_esc_label(g.graph.get("name", ""), rtl),
              tooltip=_esc_label(g.graph.get("name", "") or "partways"), compound="true")
     dot.attr("node", fontname=FONT, fontsize="10", margin="0.08,0.04")
     dot.attr("edge", fontname=FONT, fontsize="9", color="#5b6b7b", arrowsize="0.6")
@@ -400,13 +405,13 @@ def to_dot(g: nx.DiGraph) -> str:
         if not members:
             continue
         with dot.subgraph(name=f"cluster_{i}") as sub:
-            sub.attr(label=_esc_label(titles.get(layer, layer)), style="rounded,filled",
+            sub.attr(label=_esc_label(titles.get(layer, layer), rtl), style="rounded,filled",
                      fillcolor=_PALETTE[i % len(_PALETTE)], color="#c5ced8", fontsize="12",
                      tooltip=_esc_label(layer))
             for n in members:
-                sub.node(ids[n], **_dot_node(g.nodes[n]))
+                sub.node(ids[n], **_dot_node(g.nodes[n], rtl))
             # An invisible post at the start of each layer; every node sits between its
-            # layer's post and the next one, so layers read strictly left to right.
+            # layer's post and the next one, so layers follow strictly in reading order.
             sub.node(f"layer_{i}", label="", shape="point", style="invis", width="0")
         shown.append((i, members))
     for (i, members), (j, _next) in itertools.pairwise(shown):
@@ -418,7 +423,7 @@ def to_dot(g: nx.DiGraph) -> str:
         d = g.edges[u, v]
         attrs = {"style": d.get("style", "solid")}
         if d.get("label"):
-            attrs["label"] = _esc_label("\n".join(_wrap(str(d["label"]), 36)))
+            attrs["label"] = _esc_label("\n".join(_wrap(str(d["label"]), 36)), rtl)
         if d.get("tooltip"):
             attrs["tooltip"] = _esc_label(str(d["tooltip"]))
         if d.get("failed"):
@@ -431,15 +436,31 @@ def to_dot(g: nx.DiGraph) -> str:
     return dot.source
 
 
-def _esc_label(text: str) -> str:
+def _rankdir(g: nx.DiGraph) -> str:
+    return "RL" if g.graph.get("direction") == "rtl" else "LR"
+
+
+RLI, PDI = "\u2067", "\u2069"
+
+
+def _line(text: str, rtl: bool) -> str:
+    """One line of a label, already made safe, as a right-to-left paragraph of its own in
+    a right-to-left graph. Graphviz places each line from its left end (an SVG viewer lays
+    it out left to right); the isolate orders its words for a right-to-left reader (``25
+    مايو 2026`` reads from the day on the right), whatever the viewer's direction."""
+    return f"{RLI}{text}{PDI}" if rtl and text else text
+
+
+def _esc_label(text: str, rtl: bool = False) -> str:
     """A plain DOT string from any text: never read as an HTML-like label (``<...>``),
     backslashes literal (no ``\\N``-style escapes, no unterminated string), control
     characters visible; the graphviz package then quotes it and escapes its quotes.
-    Newlines become centred line breaks."""
+    Newlines become centred line breaks; ``rtl``: each line a right-to-left paragraph."""
     import graphviz
 
     lines = text.split("\n")
-    return graphviz.nohtml("\\n".join(visible(x).replace("\\", "\\\\") for x in lines))
+    return graphviz.nohtml("\\n".join(_line(visible(x).replace("\\", "\\\\"), rtl)
+                                       for x in lines))
 
 
 def _html_text(text: str) -> str:
@@ -448,11 +469,11 @@ def _html_text(text: str) -> str:
     return html.escape(visible(text), quote=True)
 
 
-def _dot_node(d: dict[str, Any]) -> dict[str, str]:
-    lines = "<BR/>".join(_html_text(x) for x in _wrap(str(d.get("label", ""))))
-    note = _html_text(str(d.get("note", "")))
+def _dot_node(d: dict[str, Any], rtl: bool = False) -> dict[str, str]:
+    lines = "<BR/>".join(_line(_html_text(x), rtl) for x in _wrap(str(d.get("label", ""))))
+    note = _line(_html_text(str(d.get("note", ""))), rtl)
     label = f"<{lines}" + (f'<BR/><FONT POINT-SIZE="9" COLOR="#5b6b7b">{note}</FONT>'
-                           if note and note != str(d.get("label")) else "") + ">"
+                           if note and str(d.get("note")) != str(d.get("label")) else "") + ">"
     attrs = dict(_KIND_STYLE.get(d.get("kind", "fact"), _KIND_STYLE["fact"]))
     attrs["label"] = label
     attrs["tooltip"] = _esc_label(str(d.get("tooltip") or d.get("note") or ""))
@@ -477,12 +498,13 @@ def mermaid_escape(text: str) -> str:
 
 
 def to_mermaid(g: nx.DiGraph) -> str:
-    """A Mermaid ``flowchart LR`` of ``g``, one subgraph per layer."""
+    """A Mermaid ``flowchart LR`` of ``g`` (``RL`` for a right-to-left language), one
+    subgraph per layer."""
     order = g.graph.get("layers") or layer_order(g)
     titles = g.graph.get("layer_titles", {})
     nodes = _ordered_nodes(g)
     ids = short_ids(g)
-    out = ["flowchart LR"]
+    out = [f"flowchart {_rankdir(g)}"]
     for i, layer in enumerate(order):
         members = [n for n in nodes if g.nodes[n]["layer"] == layer]
         if not members:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -39,13 +40,14 @@ class _Style:
     persian_digits: bool
     decimal: str
     solar_hijri: bool
+    percent: str  # the sign after a share: Western digits take "%", Persian digits "٪"
 
 
-_LATIN = _Style(", ", "; ", ("“", "”"), False, ".", False)
+_LATIN = _Style(", ", "; ", ("“", "”"), False, ".", False, "%")
 _STYLES = {
     "en": _LATIN,
-    "ar": _Style("، ", "؛ ", ("«", "»"), False, ".", False),
-    "fa": _Style("، ", "؛ ", ("«", "»"), True, "٫", True),
+    "ar": _Style("، ", "؛ ", ("«", "»"), False, ".", False, "%"),
+    "fa": _Style("، ", "؛ ", ("«", "»"), True, "٫", True, "٪"),
 }
 
 
@@ -55,6 +57,11 @@ class Lang:
     def __init__(self, code: str, rtl: bool = False) -> None:
         self.code, self.rtl = code, rtl
         self.style = _STYLES.get(code, _LATIN)
+
+    @property
+    def direction(self) -> str:
+        """``rtl`` or ``ltr``: which way a line, and a flow drawn for this reader, runs."""
+        return "rtl" if self.rtl else "ltr"
 
     @property
     def arrow(self) -> str:
@@ -104,6 +111,10 @@ class Lang:
             text = text.replace(".", self.style.decimal)
         return self.digits(text)
 
+    def percent(self, share: float) -> str:
+        """A share (``0.82``) as a whole percentage in the language's digits and sign."""
+        return f"{self.num(round(share * 100))}{self.style.percent}"
+
     def date(self, day: dt.date | str | None) -> str:
         """A date for the reader: localised month names; Solar Hijri first in Persian,
         with the Gregorian date beside it."""
@@ -152,6 +163,17 @@ def is_iso_date(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def display_width(text: str) -> int:
+    """The columns ``text`` takes on a terminal: combining marks (Arabic harakat),
+    direction marks and isolates, joiners take none; wide East Asian characters two."""
+    width = 0
+    for ch in text:
+        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return width
 
 
 def to_western(text: str) -> str:

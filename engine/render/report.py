@@ -167,11 +167,13 @@ th, td { border-block-end: 1px solid var(--line); padding: .3rem .5rem; text-ali
            border-inline-start: 1px dotted var(--line); }
 .tree > ul { border: 0; padding-inline-start: 0; }
 /* the graph at its natural size (text as large as the page's small print), scrolled
-   inside its frame; laid out left to right like Graphviz drew it, whatever the page's
-   direction (Arabic and Persian labels still read right to left inside their boxes) */
-.graph .frame { overflow: auto; max-height: 85vh; direction: ltr;
+   inside its frame. Graphviz drew it in the reading direction (right to left in Arabic
+   and Persian, evidence on the right): the frame takes the page's direction, so it opens
+   on the evidence; the drawing's own text is placed left to right, as Graphviz measured
+   it (Arabic and Persian labels still read right to left inside their boxes) */
+.graph .frame { overflow: auto; max-height: 85vh;
                 border: 1px solid var(--line); border-radius: .3rem; }
-.graph svg { max-width: none; height: auto; display: block; }
+.graph svg { max-width: none; height: auto; display: block; direction: ltr; }
 footer { margin-block-start: 2rem; color: var(--muted); font-size: .8rem; }
 @media print {
   body { max-width: none; padding: 0; font-size: 10.5pt; }

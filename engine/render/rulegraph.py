@@ -200,6 +200,7 @@ def rule_graph(kb: KnowledgeBase, lang: str = "en", *,
     g.graph["layers"] = layer_order(g, kb.layers)
     g.graph["layer_titles"] = {name: layer_title(kb, name, lang) for name in g.graph["layers"]}
     g.graph["name"] = kb.text(kb.title, lang) if kb.title else kb.name
+    g.graph["direction"] = _direction(kb, lang)
     return g
 
 
@@ -239,7 +240,14 @@ def layer_overview(kb: KnowledgeBase, lang: str = "en") -> nx.DiGraph:
     g.graph["layers"] = ["overview"]
     g.graph["layer_titles"] = {"overview": full.graph["name"]}
     g.graph["name"] = ""
+    g.graph["direction"] = lx.direction
     return g
+
+
+def _direction(kb: KnowledgeBase, lang: str) -> str:
+    from .lang import for_kb
+
+    return for_kb(kb, lang).direction
 
 
 def layer_title(kb: KnowledgeBase, layer: str, lang: str) -> str:

@@ -1,0 +1,113 @@
+"""A client book as a person reads it: the table of ``partways batch`` (one row a case)
+and its summary, in the chosen language, through the one language module (digits, plural
+forms, percent sign, separators, isolates). English output keeps the engine ids (decision
+values, red-flag names) in its columns; Arabic and Persian show their titles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .lang import Lang, display_width, for_kb, ids_shown, ui
+
+if TYPE_CHECKING:
+    from ..batch import Summary
+    from ..knowledge import KnowledgeBase
+
+CLIENT_WIDTH = 28
+
+
+def _title(kb: KnowledgeBase, kind: str, key: str, lang: str) -> str:
+    c = kb.concept(kind, key)
+    return kb.text(c.title, lang) if c else key
+
+
+def _decision(kb: KnowledgeBase, value: str, lang: str) -> str:
+    """A decision in a table cell: its value in English, its title otherwise."""
+    return value if ids_shown(lang) else _title(kb, kb.outputs["decision"]["concept"],
+                                                 value, lang)
+
+
+def _flag(kb: KnowledgeBase, name: str, lang: str) -> str:
+    return name if ids_shown(lang) else _title(kb, kb.outputs["findings"][0]["concept"],
+                                               name, lang)
+
+
+def _cell(lx: Lang, text: str, width: int) -> str:
+    """``text`` cut to ``width`` columns and padded to them; in a right-to-left language
+    isolated, so a name in another script never moves the columns around it."""
+    if display_width(text) > width:
+        while text and display_width(text) > width - 1:
+            text = text[:-1]
+        text += "…"
+    return lx.isolate(text) + " " * (width - display_width(text))
+
+
+def render_table(rows: Iterable[Mapping[str, Any]], kb: KnowledgeBase, lang: str = "en",
+                 error_text: Any = None) -> Iterator[str]:
+    """The lines of the batch table (a header, then one line a row, streamed).
+    ``error_text(row)`` gives a failed row's problems."""
+    lx = for_kb(kb, lang)
+    dkind = kb.outputs["decision"]["concept"]
+    failed = ui(kb, "batch_failed", lang)
+    dwidth = max([display_width(_decision(kb, k, lang)) for k in kb.concepts.get(dkind, {})]
+                 + [display_width(failed), display_width(ui(kb, "batch_col_decision", lang))])
+    nwidth = 5
+    yield (f"{'#':>{nwidth}}  {_cell(lx, ui(kb, 'batch_col_client', lang), CLIENT_WIDTH)} "
+           f"{_cell(lx, ui(kb, 'batch_col_decision', lang), dwidth)} "
+           f"{lx.isolate(ui(kb, 'batch_col_flags', lang))}")
+    for row in rows:
+        n = lx.num(row["index"] + 1)
+        lead = " " * (nwidth - display_width(n)) + n
+        if row.get("errors"):
+            problems = error_text(row) if error_text else ""
+            yield (f"{lead}  {_cell(lx, row.get('client') or row['source'], CLIENT_WIDTH)} "
+                   f"{_cell(lx, failed, dwidth)} {lx.isolate(problems)}")
+            continue
+        flags = [_flag(kb, f, lang) for f in row["red_flags"]]
+        flags += [s["id"] if ids_shown(lang) else s.get("title") or s["id"]
+                  for s in (row.get("portfolio") or {}).get("signals", ())]
+        shown = lx.join(lx.isolate(f) for f in flags) if flags else "-"
+        yield (f"{lead}  {_cell(lx, row['client'], CLIENT_WIDTH)} "
+               f"{_cell(lx, _decision(kb, row['decision'], lang), dwidth)} {shown}")
+
+
+def render_summary(s: Summary, kb: KnowledgeBase, lang: str = "en") -> str:
+    """The summary of a batch in plain text, in ``lang``: counts in the language's plural
+    forms and digits, shares with its percent sign, lists with its separators."""
+    lx = for_kb(kb, lang)
+    dkind = kb.outputs["decision"]["concept"]
+
+    def decision(d: str) -> str:
+        return _title(kb, dkind, d, lang)
+
+    lines = [ui(kb, "batch_counts", lang, total=s.total, assessed=s.total - s.failed,
+                failed=s.failed)]
+    decisions = [ui(kb, "batch_decision_count", lang, title=decision(k), id=k, n=v)
+                 for k, v in sorted(s.decisions.items(), key=lambda kv: (-kv[1], kv[0]))]
+    lines.append(f"{ui(kb, 'batch_decisions', lang)}: "
+                 + (lx.join(decisions) or ui(kb, "batch_none", lang)))
+    flags = s.to_dict()["red_flags"]
+    if flags:
+        lines.append(f"{ui(kb, 'batch_red_flags', lang)}: " + lx.join(
+            ui(kb, "batch_flag_count", lang, title=_flag(kb, f["id"], lang), n=f["clients"])
+            for f in flags[:5]))
+    if s.act_first:
+        lines.append(ui(kb, "batch_act_first", lang))
+        for e in s.act_first:
+            lines.append(f"  {lx.isolate(e['client'])}: {decision(e['decision'])} — "
+                         f"{e['reason'] or '-'}")
+    for _rule_id, r in sorted(s.portfolio.get("rules", {}).items()):
+        if "set_size" in r:
+            key = "batch_pareto_holds" if r["holds"] else "batch_pareto_not"
+            lines.append(ui(kb, key, lang, title=r["title"], guidance=lx.join(r["guidance"]),
+                            size=r["set_size"], clients=r["with_measure"],
+                            share=lx.percent(r["set_share_of_total"]),
+                            members=lx.join(lx.isolate(m) for m in r["members"][:10])))
+        elif r.get("lowest"):
+            low = lx.join(
+                f"{lx.isolate(x['client'])} {lx.num(x.get('effective_rate'))}"
+                + (f" ({lx.percent(x['rate_ratio'])})" if x.get("rate_ratio") is not None
+                   else "") for x in r["lowest"][:5])
+            lines.append(ui(kb, "batch_rate", lang, title=r["title"], list=low))
+    return "\n".join(lines) + "\n"
