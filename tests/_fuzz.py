@@ -173,7 +173,7 @@ def _one_line_error(output: str) -> bool:
 def _check_summary(kind: str, output: str) -> bool:
     """``check`` lists every problem (one line each), then its summary line."""
     return kind == "check" and bool(
-        re.search(r"^0 of 1 case\(s\) valid, \d+ problem\(s\)$", output, re.M))
+        re.search(r"^0 of 1 case valid, \d+ problems?$", output, re.M))
 
 
 def run_case(data: dict[str, Any], folder: Path, tally: Tally, *,
