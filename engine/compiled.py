@@ -52,6 +52,7 @@ from .knowledge import KnowledgeBase, Rule
 Env = dict[str, Fact]
 Alpha = Callable[[Fact], bool]
 Join = Callable[[Fact, Env], bool]
+Concluder = Callable[[Env, Sequence[tuple[str, str]]], Fact]
 
 
 # ----------------------------------------------------------------------------- tests
@@ -132,7 +133,7 @@ def _fact_only(c: Cond, params: Mapping[str, Any]) -> bool:
 
 
 def _concluder(kb: KnowledgeBase, rule: Rule, params: Mapping[str, Any]
-               ) -> Callable[[Env], Fact]:
+               ) -> Concluder:
     """:func:`~partways.inference.conclude` for one rule, its ``then`` compiled: constants
     and parameters computed once, references read directly (same fields, same id)."""
     getters: list[tuple[str, bool, Any]] = []  # (field, constant?, value or getter)
@@ -144,16 +145,17 @@ def _concluder(kb: KnowledgeBase, rule: Rule, params: Mapping[str, Any]
             getters.append((key, False, _ref_getter(expr.alias, expr.field)))
         else:
             getters.append((key, False, _expr_getter(expr, params)))
-    positives = [_alias(p, i) for i, p in enumerate(rule.when) if not p.negated]
     then_fact = rule.then_fact
 
-    def conclude(matched: Env) -> Fact:
+    def conclude(matched: Env, premises: Sequence[tuple[str, str]]) -> Fact:
+        """The conclusion of ``matched`` (the positive aliases in pattern order, whose
+        ``premises`` are their (alias, fact id))."""
         fields: dict[str, Any] = {}
         for key, constant, get in getters:
             value = get if constant else normalize_number(get(matched))
             if value is not MISSING and value is not None:
                 fields[key] = value
-        premise_ids = [matched[a]["id"] for a in positives if a in matched]
+        premise_ids = [fid for _, fid in premises]
         return {"fact": then_fact, "id": conclusion_id(kb, rule, premise_ids, fields),
                 **fields}
 
@@ -187,7 +189,7 @@ class _Memory:
     optionally indexed on one field for equality joins (the contents live in a
     :class:`_Store`, one per run, at ``slot``)."""
 
-    __slots__ = ("alpha", "key", "slot", "tests", "users")
+    __slots__ = ("alpha", "calls", "key", "slot", "tests", "users")
 
     def __init__(self, alpha: Alpha, key: str | None, slot: int,
                  tests: Sequence[Alpha] = ()) -> None:
@@ -196,6 +198,8 @@ class _Memory:
         self.slot = slot
         self.tests = tuple(tests)  # ``alpha``'s tests, one per condition (all must hold)
         self.users: list[tuple[_Rule, int]] = []
+        # ``users`` by stratum, with the generated matcher of each (None: _Run.join)
+        self.calls: dict[int, list[tuple[Matcher | None, _Rule, int]]] = {}
 
 
 Item = tuple[int, Fact]
@@ -274,7 +278,7 @@ class _Rule:
     __slots__ = ("conclude", "level", "matchers", "rule", "steps")
 
     def __init__(self, rule: Rule, level: int, steps: list[_Step],
-                 conclude: Callable[[Env], Fact]) -> None:
+                 conclude: Concluder) -> None:
         self.rule = rule
         self.level = level
         self.steps = steps
@@ -366,6 +370,10 @@ class CompiledRules:
         self.dispatch = {t: _dispatch(entries) for t, entries in by_type.items()}
         _generate(self.rules)
         _generate_alpha(self.dispatch.values())
+        for memory in self.memories:
+            for rule, j in memory.users:
+                match = rule.matchers[j] if rule.matchers is not None else None
+                memory.calls.setdefault(rule.level, []).append((match, rule, j))
         self._template: tuple[tuple[int, ...], tuple[Fact, ...], _Store] | None = None
         self.levels = sorted({r.level for r in self.rules})
 
@@ -383,6 +391,10 @@ class CompiledRules:
                 run.add(fact)
             hit = self._template = (key, static, run.store)
         return hit[2].copy(), len(static)
+
+
+def _fact_id(fact: Fact) -> str:
+    return str(fact["id"])
 
 
 def _key_getter(alias: str, fld: str) -> Callable[[Env], Any]:
@@ -573,10 +585,14 @@ class _Run:
         self.cap = rules.kb.max_firings
         # The KB's table rows are the same objects in every case: their alpha memories
         # are filled once (a template copied per run), then the case's own facts go in.
-        static = tuple(f for f in fb.facts.values() if fb.static.get(f["id"]))
-        self.store, self.seq = rules.template(static, self)
-        for fact in sorted((f for f in fb.facts.values() if not fb.static.get(f["id"])),
-                           key=lambda f: f["id"]):
+        is_static = fb.static
+        static: list[Fact] = []
+        own: list[Fact] = []
+        for f in fb.facts.values():
+            (static if f["id"] in is_static and is_static[f["id"]] else own).append(f)
+        self.store, self.seq = rules.template(tuple(static), self)
+        own.sort(key=_fact_id)
+        for fact in own:
             self.add(fact)
 
     def add(self, fact: Fact) -> tuple[int, list[_Memory]]:
@@ -611,12 +627,11 @@ class _Run:
                 seq, fact, taken = queue[i]
                 i += 1
                 for memory in taken:
-                    for rule, j in memory.users:
-                        if rule.level == level:
-                            if rule.matchers is not None:
-                                rule.matchers[j](self, fact, seq)
-                            else:
-                                self.join(rule, 0, {}, j, fact, seq)
+                    for match, rule, j in memory.calls.get(level, ()):
+                        if match is not None:
+                            match(self, fact, seq)
+                        else:
+                            self.join(rule, 0, {}, j, fact, seq)
 
     def join(self, rule: _Rule, k: int, env: Env, pin: int, pinned: Fact | None,
              bound: int) -> None:
@@ -664,8 +679,9 @@ class _Run:
         if len(trace.firings) >= self.cap:
             raise InferenceError(f"more than {self.cap} rule firings for one case: the "
                                  "knowledge base is probably looping (see 'partways kb lint')")
-        fact = rule.conclude(matched)
-        if record(trace, rule.rule, matched, fact, rule.level):
+        premises = tuple([(alias, f["id"]) for alias, f in matched.items()])
+        fact = rule.conclude(matched, premises)
+        if record(trace, rule.rule, matched, fact, rule.level, premises):
             seq, taken = self.add(fact)
             if taken:
                 self.queue.append((seq, fact, taken))

@@ -467,14 +467,16 @@ def conclude(kb: KnowledgeBase, rule: Rule, matched: Mapping[str, Fact],
 
 
 def record(trace: Trace, rule: Rule, matched: Mapping[str, Fact], fact: Fact,
-           stratum: int) -> bool:
+           stratum: int, premises: tuple[tuple[str, str], ...] | None = None) -> bool:
     """Add a firing to ``trace``; return whether its conclusion is a new fact.
 
     A rule with a ``key`` concludes one fact per key: a later firing for the same key joins
     the existing fact (its premises become more support) instead of adding a duplicate.
+    ``premises``, when the caller has them: (alias, fact id) of each positive pattern.
     """
-    premises = tuple((_alias(p, i), matched[_alias(p, i)]["id"])
-                     for i, p in enumerate(rule.when) if not p.negated)
+    if premises is None:
+        premises = tuple((_alias(p, i), matched[_alias(p, i)]["id"])
+                         for i, p in enumerate(rule.when) if not p.negated)
     existing = trace.facts.get(fact["id"])
     if existing is not None:
         if not rule.key:
