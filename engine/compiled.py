@@ -35,14 +35,13 @@ from .expr import (
     AnyOf,
     Cond,
     Const,
-    Op,
-    Param,
     Ref,
     Test,
-    always,
     compare,
+    cond_test,
+    conds_test,
     evaluate,
-    fact_test,
+    known_operand,
     normalize_number,
 )
 from .facts import Fact, FactBase
@@ -58,55 +57,13 @@ Concluder = Callable[[Env, Sequence[tuple[str, str]]], Fact]
 # ----------------------------------------------------------------------------- tests
 
 
-def _operand(expr: Any, params: Mapping[str, Any]) -> tuple[bool, Any]:
-    """``(True, value)`` when ``expr`` is known at compile time, else ``(False, None)``."""
-    if isinstance(expr, Const):
-        return True, expr.value
-    if isinstance(expr, Param):
-        return True, params.get(expr.name, MISSING)
-    if isinstance(expr, Op) and not _has_ref(expr):
-        return True, evaluate(expr, params, lambda ref: MISSING)
-    return False, None
-
-
-def _has_ref(expr: Any) -> bool:
-    if isinstance(expr, Ref):
-        return True
-    return isinstance(expr, Op) and any(_has_ref(a) for a in expr.args)
-
-
-def _alpha(conds: Sequence[Cond], params: Mapping[str, Any]) -> Alpha:
-    tests = [_alpha_one(c, params) for c in conds]
-    if not tests:
-        return always
-    if len(tests) == 1:
-        return tests[0]
-    if len(tests) == 2:
-        a, b = tests
-        return lambda f: a(f) and b(f)
-    seq = tuple(tests)
-    return lambda f: all(t(f) for t in seq)
-
-
-def _alpha_one(c: Cond, params: Mapping[str, Any]) -> Alpha:
-    if isinstance(c, AnyOf):
-        options = tuple(_alpha(o, params) for o in c.options)
-        return lambda f: any(o(f) for o in options)
-    if c.op == "in":
-        assert isinstance(c.operand, Const)
-        return fact_test(c.field, "in", c.operand.value)
-    known, value = _operand(c.operand, params)
-    assert known
-    return fact_test(c.field, c.op, value)
-
-
 def _join_one(c: Cond, params: Mapping[str, Any]) -> Join:
     if isinstance(c, AnyOf):
         options = tuple(tuple(_join_one(x, params) for x in o) for o in c.options)
         return lambda f, env: any(all(t(f, env) for t in o) for o in options)
-    known, _ = _operand(c.operand, params)
+    known, _ = known_operand(c.operand, params)
     if known or c.op == "in":
-        alpha = _alpha_one(c, params)
+        alpha = cond_test(c, params)
         return lambda f, env: alpha(f)
     fld, op, expr = c.field, c.op, c.operand
     if isinstance(expr, Ref):
@@ -126,19 +83,19 @@ def _join_one(c: Cond, params: Mapping[str, Any]) -> Join:
 def _fact_only(c: Cond, params: Mapping[str, Any]) -> bool:
     if isinstance(c, AnyOf):
         return all(_fact_only(x, params) for o in c.options for x in o)
-    return c.op == "in" or _operand(c.operand, params)[0]
+    return c.op == "in" or known_operand(c.operand, params)[0]
 
 
 # ----------------------------------------------------------------------------- conclusions
 
 
-def _concluder(kb: KnowledgeBase, rule: Rule, params: Mapping[str, Any]
+def concluder(kb: KnowledgeBase, rule: Rule, params: Mapping[str, Any]
                ) -> Concluder:
     """:func:`~partways.inference.conclude` for one rule, its ``then`` compiled: constants
     and parameters computed once, references read directly (same fields, same id)."""
     getters: list[tuple[str, bool, Any]] = []  # (field, constant?, value or getter)
     for key, expr in rule.then.items():
-        known, value = _operand(expr, params) if not isinstance(expr, Ref) else (False, None)
+        known, value = known_operand(expr, params) if not isinstance(expr, Ref) else (False, None)
         if known:
             getters.append((key, True, normalize_number(value)))
         elif isinstance(expr, Ref):
@@ -345,8 +302,8 @@ class CompiledRules:
                 signature = (p.fact, _signature(alpha_conds, params), key)
                 memory = shared.get(signature) if signature[1] is not None else None
                 if memory is None:
-                    memory = _Memory(_alpha(alpha_conds, params), key, len(self.memories),
-                                     [_alpha_one(c, params) for c in alpha_conds])
+                    memory = _Memory(conds_test(alpha_conds, params), key, len(self.memories),
+                                     [cond_test(c, params) for c in alpha_conds])
                     self.memories.append(memory)
                     if signature[1] is not None:
                         shared[signature] = memory
@@ -362,14 +319,14 @@ class CompiledRules:
                     key_ref = key_test.operand
                     key_of = _key_getter(key_ref.alias, key_ref.field)
                 steps.append(_Step(alias, p.negated, memory, join, key_of, join_conds, key_ref))
-            compiled = _Rule(r, strata[r.id], steps, _concluder(kb, r, params))
+            compiled = _Rule(r, strata[r.id], steps, concluder(kb, r, params))
             for j, step in enumerate(steps):
                 if not step.negated:
                     step.memory.users.append((compiled, j))
             self.rules.append(compiled)
         self.dispatch = {t: _dispatch(entries) for t, entries in by_type.items()}
         _generate(self.rules)
-        _generate_alpha(self.dispatch.values())
+        _generateconds_test(self.dispatch.values())
         for memory in self.memories:
             for rule, j in memory.users:
                 match = rule.matchers[j] if rule.matchers is not None else None
@@ -407,7 +364,7 @@ def _signature(conds: Sequence[Cond], params: Mapping[str, Any]) -> Any:
         if isinstance(c, AnyOf):
             return ("any", tuple(tuple(one(x) for x in o) for o in c.options))
         value = c.operand.value if c.op == "in" and isinstance(c.operand, Const) \
-            else _operand(c.operand, params)[1]
+            else known_operand(c.operand, params)[1]
         return (c.field, c.op, type(value).__name__, value if value is not MISSING else "$")
 
     sig = tuple(one(c) for c in conds)
@@ -476,7 +433,7 @@ def _generate(rules: Sequence[_Rule]) -> None:
         rule.matchers = {pin: ns[name] for pin, name in names.items()}
 
 
-def _generate_alpha(dispatches: Iterable[_Dispatch]) -> None:
+def _generateconds_test(dispatches: Iterable[_Dispatch]) -> None:
     """Give each dispatch its routes: for every list of memories a fact can be offered
     (a dispatch value's, then the rest; or the rest alone), a generated function that
     tests the fact against each memory in order, its tests written out one after the
