@@ -6,13 +6,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import KBError, Source
 
 OPS = ("eq", "neq", "lt", "lte", "gt", "gte", "in")
 ARITH = ("add", "sub", "mul", "div", "min", "max", "neg", "coalesce")
 MISSING: Any = object()
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -294,16 +295,22 @@ def has_ref(expr: Any) -> bool:
 
 def conds_test(conds: Sequence[Cond], params: Mapping[str, Any]) -> FactTest:
     """``conds`` (tests on a fact alone, given ``params``) as one test: all must hold."""
-    tests = [cond_test(c, params) for c in conds]
+    return all_of([cond_test(c, params) for c in conds], always)
+
+
+def all_of(tests: Sequence[Callable[[T], bool]], empty: Callable[[T], bool]
+           ) -> Callable[[T], bool]:
+    """One test that holds when every one of ``tests`` does (``empty`` when there are
+    none), without a loop for one or two."""
     if not tests:
-        return always
+        return empty
     if len(tests) == 1:
         return tests[0]
     if len(tests) == 2:
         a, b = tests
-        return lambda f: a(f) and b(f)
+        return lambda x: a(x) and b(x)
     seq = tuple(tests)
-    return lambda f: all(t(f) for t in seq)
+    return lambda x: all(t(x) for t in seq)
 
 
 def cond_test(c: Cond, params: Mapping[str, Any]) -> FactTest:
