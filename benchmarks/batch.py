@@ -1,18 +1,24 @@
-"""Batch and HTTP API throughput: ``partways batch`` cases/s with 1 and 2 workers over a
-generated book, peak RSS, and ``partways serve`` requests/s with 8 concurrent clients
-(p50/p99 latency). Prints figures; asserts nothing.
+"""Batch and HTTP API figures: ``partways batch`` cases/s and memory with 1 and 2
+workers over a generated book, and ``partways serve`` requests/s with 8 concurrent
+clients (p50/p99 latency). Prints figures; asserts nothing.
 
-    python benchmarks/batch.py                 # 100,000 generated cases, then the server
-    python benchmarks/batch.py --n 5000        # a quick run
-    python benchmarks/batch.py --skip-serve    # batch only
+The book (a JSONL file and a CSV export of the same size) is written to disk first; each
+``partways batch`` run is then a fresh process whose resident memory (and that of every
+worker it spawns) is sampled from /proc while it runs. For each process the figures are
+its RSS when the batch has read 10%, 50% and 100% of its input (the input file's read
+position), and its peak (VmHWM).
+
+    python benchmarks/batch.py                      # 100,000 cases, both backends, then serve
+    python benchmarks/batch.py --n 5000 --skip-serve
+    python benchmarks/batch.py --n 20000 --engines python --books jsonl --workers 2
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
-import resource
 import socket
 import statistics
 import subprocess
@@ -25,17 +31,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import partways  # noqa: E402
-from partways.batch import run_batch  # noqa: E402
-
-
-def _rss_mb(who: int = resource.RUSAGE_SELF) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024
+MARKS = (0.1, 0.5, 1.0)
 
 
 def generate(path: Path, n: int, seed: int = 1) -> None:
-    """``n`` cases as JSONL: the shipped examples with varied names, hours and dates."""
+    """``n`` cases as JSONL: the shipped examples with varied names, hours and revenue."""
+    import partways
+
     kb = partways.load_kb()
     bases = [json.loads(json.dumps(dict(partways.load_case(f, kb).data)))
              for f in sorted((ROOT / "examples").glob("*.yaml"))]
@@ -51,18 +55,113 @@ def generate(path: Path, n: int, seed: int = 1) -> None:
             fh.write(json.dumps(case, ensure_ascii=False) + "\n")
 
 
-def bench_batch(path: Path, n: int, workers: int) -> dict[str, float]:
-    kb = partways.load_kb()
+# --------------------------------------------------------------------------- /proc
+
+
+def _status(pid: int) -> dict[str, int]:
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    out[line[:5]] = int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return out
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as fh:
+            return [int(x) for x in fh.read().split()]
+    except OSError:
+        return []
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _read_pos(pid: int, path: str) -> int | None:
+    """How far process ``pid`` has read into ``path`` (None when it has no such fd open)."""
+    fds = f"/proc/{pid}/fd"
+    try:
+        names = os.listdir(fds)
+    except OSError:
+        return None
+    for fd in names:
+        try:
+            if os.readlink(f"{fds}/{fd}") != path:
+                continue
+            with open(f"/proc/{pid}/fdinfo/{fd}", encoding="ascii") as fh:
+                return int(fh.readline().split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return None
+
+
+def bench_batch(source: Path, progress_file: Path, n: int, workers: int, engine: str,
+                interval: float = 0.25) -> dict[str, object]:
+    """Run ``partways batch`` in a fresh process, sampling the RSS of it and its workers."""
+    size = progress_file.stat().st_size
+    out = source.parent / f"out-{engine}-{workers}.jsonl"
+    env = dict(os.environ, PARTWAYS_ENGINE=engine)
+    cmd = [sys.executable, "-m", "partways", "batch", str(source), "--workers", str(workers),
+           "--format", "jsonl", "-o", str(out), "--no-progress"]
+    load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
-    rows, summary = run_batch([path], kb, workers=workers)
-    first = time.perf_counter() - t0
-    count = sum(1 for _ in rows)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    roles: dict[int, str] = {proc.pid: "parent"}
+    samples: dict[str, list[tuple[float, int]]] = {"parent": []}
+    peak: dict[str, int] = {}
+    frac, done_at = 0.0, None
+    while proc.poll() is None:
+        pos = _read_pos(proc.pid, str(progress_file))
+        if pos is not None:
+            frac = max(frac, pos / size)
+        elif frac > 0:
+            frac = 1.0  # the input is closed: all of it was read
+        if frac >= 1.0 and done_at is None:
+            done_at = time.perf_counter() - t0
+        for child in _children(proc.pid):
+            if child not in roles and "resource_tracker" not in _cmdline(child) \
+                    and "multiprocessing" in _cmdline(child):
+                roles[child] = f"worker{sum(r.startswith('worker') for r in roles.values()) + 1}"
+                samples[roles[child]] = []
+        for pid, role in roles.items():
+            st = _status(pid)
+            if "VmRSS" in st:
+                samples[role].append((frac, st["VmRSS"]))
+                peak[role] = max(peak.get(role, 0), st["VmHWM"])
+        time.sleep(interval)
     dt = time.perf_counter() - t0
-    assert count == n and summary.failed == 0
-    return {"workers": workers, "cases": n, "seconds": round(dt, 1),
-            "cases_per_s": round(n / dt), "assess_phase_s": round(first, 1),
-            "peak_rss_mb_parent": round(_rss_mb()),
-            "peak_rss_mb_workers": round(_rss_mb(resource.RUSAGE_CHILDREN))}
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    rows = sum(1 for _ in out.open(encoding="utf-8"))
+    out.unlink()
+    result: dict[str, object] = {
+        "engine": engine, "workers": workers, "input": source.name, "cases": n, "rows": rows,
+        "exit": proc.returncode, "seconds": round(dt, 1), "cases_per_s": round(n / dt),
+        "input_read_s": round(done_at, 1) if done_at else None,
+        "load_before": round(load0, 2), "load_after": round(os.getloadavg()[0], 2)}
+    rss = {}
+    for role, pts in samples.items():
+        at = {}
+        for mark in MARKS:
+            hit = [r for f, r in pts if f >= mark]
+            at[f"{int(mark * 100)}%"] = hit[0] if hit else None
+        rss[role] = {**at, "peak": peak.get(role)}
+    result["rss_mb"] = rss
+    if proc.returncode not in (0, 1):
+        result["stderr"] = err[-500:]
+    return result
+
+
+# --------------------------------------------------------------------------- serve
 
 
 def _free_port() -> int:
@@ -72,6 +171,8 @@ def _free_port() -> int:
 
 
 def bench_serve(requests: int, clients: int = 8) -> dict[str, float]:
+    import partways
+
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "partways", "serve", "--port", str(port)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -110,19 +211,43 @@ def bench_serve(requests: int, clients: int = 8) -> dict[str, float]:
         proc.wait(timeout=30)
 
 
+def _print_batch(r: dict[str, object]) -> None:
+    print("batch", json.dumps({k: v for k, v in r.items() if k != "rss_mb"}), flush=True)
+    for role, figs in r["rss_mb"].items():  # type: ignore[union-attr]
+        print(f"    {role:<8} RSS MB " + "  ".join(f"{k} {v}" for k, v in figs.items()),
+              flush=True)
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=100_000, help="generated cases (default 100000)")
     ap.add_argument("--requests", type=int, default=2000, help="HTTP requests")
     ap.add_argument("--skip-serve", action="store_true")
     ap.add_argument("--workers", type=int, nargs="*", default=[1, 2])
+    ap.add_argument("--engines", nargs="*", default=["python", "durable"])
+    ap.add_argument("--books", nargs="*", default=["jsonl", "csv"], choices=["jsonl", "csv"])
+    ap.add_argument("--dir", type=Path, help="keep the generated book here (default: a "
+                                             "temporary folder)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "book.jsonl"
-        generate(path, args.n)
-        print(f"generated {args.n} cases ({path.stat().st_size // 1_000_000} MB of JSONL)")
-        for w in args.workers:
-            print("batch", json.dumps(bench_batch(path, args.n, w)))
+        base = args.dir or Path(tmp)
+        base.mkdir(parents=True, exist_ok=True)
+        jsonl, export = base / "book.jsonl", base / "book-csv"
+        if "jsonl" in args.books and not jsonl.exists():
+            generate(jsonl, args.n)
+        if "csv" in args.books and not (export / "clients.csv").exists():
+            from book import generate as generate_csv
+
+            generate_csv(export, args.n, bad=0, seed=1)
+        print(f"book: {args.n} cases; load average {os.getloadavg()}", flush=True)
+        for book in args.books:
+            source, watched = (jsonl, jsonl) if book == "jsonl" else \
+                (export, export / "clients.csv")
+            print(f"{book}: {watched.stat().st_size // 1_000_000} MB", flush=True)
+            for engine in args.engines:
+                for w in args.workers:
+                    _print_batch(bench_batch(source, watched, args.n, w, engine))
     if not args.skip_serve:
         print("serve", json.dumps(bench_serve(args.requests)))
 

@@ -3,12 +3,15 @@ a CSV export, streamed in input order whatever the number of worker processes, w
 book-level signals (``portfolio``) and a summary.
 
 Memory stays flat: items are read lazily and sent to the workers a window at a time;
-finished rows are spooled to a temporary file until the portfolio rules (which need
-every client's figures) have run, then written out with their portfolio attached.
+finished rows are spooled to a temporary file, and each client's portfolio measures to a
+temporary database, until the portfolio rules (which rank every client) have run; then
+the rows are read back with their portfolio attached. Nothing kept in memory grows with
+the book but the summary's list of the clients in the top set.
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import json
@@ -217,11 +220,12 @@ def run_book(items: Iterable[Item], kb: KnowledgeBase, overlays: Sequence[str] =
     """Assess ``items``. Returns the rows (an iterator over the spool, in input order,
     each with its ``portfolio`` figures) and the summary, complete once this returns.
     With ``full`` each row holds its assessment JSON (``assessment``)."""
-    from .portfolio import evaluate, portfolio_spec
+    from .portfolio import Book, evaluate, portfolio_spec
 
     summary = Summary()
     spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed by rows())
-    figures: list[tuple[int, str, Mapping[str, float]]] = []
+    spec = portfolio_spec(kb)
+    figures = Book(spec) if spec else None  # every client's measures, on disk
     heap: list[tuple[tuple[Any, ...], int, dict[str, Any]]] = []
     for row in run_items(items, kb, overlays, workers=workers, full=full, lang=lang):
         summary.total += 1
@@ -230,7 +234,8 @@ def run_book(items: Iterable[Item], kb: KnowledgeBase, overlays: Sequence[str] =
         else:
             summary.decisions[row["decision"]] += 1
             summary.red_flags.update(row["red_flags"])
-            figures.append((row["index"], row["client"], row["measures"]))
+            if figures is not None:
+                figures.add(row["index"], row["client"], row["measures"])
             rank = (-_urgency(row["decision"]), -row["severity"], -len(row["red_flags"]))
             entry = (tuple(-x for x in rank), -row["index"], {
                 "client": row["client"], "source": row["source"], "decision": row["decision"],
@@ -246,14 +251,15 @@ def run_book(items: Iterable[Item], kb: KnowledgeBase, overlays: Sequence[str] =
             progress(1)
     summary.act_first = [e[2] for e in sorted(heap, key=lambda e: (e[0], e[1]),
                                               reverse=True)]
-    spec = portfolio_spec(kb)
-    book = evaluate(kb, spec, figures, lang) if spec else None
+    book = evaluate(kb, spec, figures, lang) if spec and figures is not None else None
     if book:
         summary.portfolio = book.summary
     spool.seek(0)
 
     def rows() -> Iterator[dict[str, Any]]:
-        with spool:
+        with spool, contextlib.ExitStack() as stack:
+            if book:
+                stack.callback(book.close)
             for line in spool:
                 row = json.loads(line)
                 if book and row["index"] in book.items:
