@@ -64,6 +64,11 @@ class Lang:
         return "rtl" if self.rtl else "ltr"
 
     @property
+    def list_style(self) -> str:
+        """The CSS counter style that numbers a list in the language's digits."""
+        return "persian" if self.style.persian_digits else "decimal"
+
+    @property
     def arrow(self) -> str:
         """From the old to the new: points along the reading direction."""
         return "←" if self.rtl else "→"
