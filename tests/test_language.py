@@ -268,3 +268,11 @@ def test_batch_table_fits_the_terminal(lang: str) -> None:
     assert _words(narrow) == _words(wide)
     rows = [ln for ln in narrow.split("\n\n")[0].splitlines()[1:] if ln[:5].strip()]
     assert len(rows) == len(CASES)  # one numbered line a case, continuations indented
+
+
+def test_no_second_pair_of_brackets_after_a_persian_date() -> None:
+    fa = CliRunner().invoke(main, ["plan", str(ACME), "--lang", "fa"]).output
+    ar = CliRunner().invoke(main, ["plan", str(ACME), "--lang", "ar"]).output
+    end_fa = next(ln for ln in fa.splitlines() if "۶۹ روز" in ln)
+    assert end_fa.endswith("(۳۱ ژانویه ۲۰۲۷)؛ ۶۹ روز از اعلام تا پایان"), end_fa
+    assert "2027 (69 يومًا بين الإبلاغ والإنهاء)" in ar
