@@ -276,3 +276,14 @@ def test_no_second_pair_of_brackets_after_a_persian_date() -> None:
     end_fa = next(ln for ln in fa.splitlines() if "۶۹ روز" in ln)
     assert end_fa.endswith("(۳۱ ژانویه ۲۰۲۷)؛ ۶۹ روز از اعلام تا پایان"), end_fa
     assert "2027 (69 يومًا بين الإبلاغ والإنهاء)" in ar
+
+
+def test_a_persian_date_inside_brackets_does_not_nest_them() -> None:
+    fa = Lang("fa", rtl=True)
+    assert fa.date("2025-06-01", inner=True) == "۱۱ خرداد ۱۴۰۴ [۱ ژوئن ۲۰۲۵]"
+    assert Lang("ar", rtl=True).date("2025-06-01", inner=True) == "1 يونيو 2025"
+    out = CliRunner().invoke(main, ["why", str(EXAMPLES / "sepehr-software-no-progress.yaml"),
+                                    "--lang", "fa"]).output
+    assert "(از: ۱۱ خرداد ۱۴۰۴ [۱ ژوئن ۲۰۲۵]، " in out
+    assert fit_width("x " * 30 + fa.date("2025-06-01", inner=True), 70).endswith(
+        "\n" + fa.date("2025-06-01", inner=True))  # never broken
