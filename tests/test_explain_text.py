@@ -144,9 +144,39 @@ def test_acme_why_shows_every_flag_and_both_failed_attempts() -> None:
     assert text.count("active red flag:") == 2
     for date in ("6 April 2026", "1 July 2026"):
         assert text.count(f", {date}: failed") >= 2
-    # a negation names what it looked for and what it found instead
-    assert "Looked for a fitting repair not yet tried or still under way" in text
+    # a negation says, in a sentence, what is not there and what was found instead
+    assert "No fitting repair for “Pays late” is left to try or under way." in text
     assert "applies only when the contract comes up for renewal soon" in text
+    assert "so it cannot be tried now" in text
+    # the check that no later record supersedes an attempt, as a client manager says it
+    assert "No later record of “Talk frankly about the problems” replaces the one of " \
+        "6 April 2026." in text
+    for stiff in ("Looked for", "rules out", "there is none", "must be absent"):
+        assert stiff not in text, stiff
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_negations_are_sentences_in_every_language(lang: str) -> None:
+    """The "no such fact" conditions of every shipped example's why and why-not (short and
+    --full) are sentences from the KB's neg_* keys: no "looked for", no "must be absent"
+    in any language."""
+    kb = partways.load_kb()
+    stiff = {key: max((part.strip(" :;؛،,") for part in
+                       re.split(r"\{[^}]*\}", kb.ui_text(key, lang))), key=len)
+             for key in ("explain_looked_for", "explain_must_be_none",
+                         "explain_none_as_needed", "explain_found_blocks")}
+    assert all(len(v) > 4 for v in stiff.values()), stiff
+    for case in CASES:
+        a = assessed(case.name)
+        texts = [render_why(a.kb, a.why(), lang)]
+        for target in DECISIONS:
+            if target != a.decision:
+                wn = a.why_not(target)
+                texts += [render_why_not(a.kb, wn, lang),
+                          render_why_not(a.kb, wn, lang, full=True)]
+        for text in texts:
+            for key, start in stiff.items():
+                assert not start or start not in text, (case.name, lang, key)
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -324,9 +324,15 @@ def _shown(w: _Words, fact_type: str, checks: Iterable[Check], fact: FactRef | N
     ft = w.kb.fact_types.get(fact_type)
     label_field = ft.label_field if ft else None
     derived = ft is not None and ft.derived
+    checks = list(checks)
+    # a failed "is recorded" guard beside another failed test says nothing more (a count of
+    # 0 has no first incident): said only when it is all that failed
+    other_failed = any(not c.held and c.op != "ex" for c in checks)
     out = []
     for c in checks:
         if c.held and (c.op == "ex" or (c.op == "eq" and (c.ref or c.field == label_field))):
+            continue
+        if not c.held and c.op == "ex" and other_failed:
             continue
         if c.held and derived and c.op == "eq" and isinstance(c.required, bool):
             continue  # an engine flag of a derived fact (a measure that indicates a sign)
@@ -377,6 +383,64 @@ def _looked_for(w: _Words, p: Premise) -> str:
             continue
         conds.append(_need(w, p.fact_type, Constraint(c.field, c.op, c.required), held=True))
     return w.ui("explain_where", what=what, conds=w.semi().join(conds)) if conds else what
+
+
+def _negation(w: _Words, p: Premise, some: bool) -> str | None:
+    """A "no such fact" condition as a sentence from the KB's keys, or None when the KB has
+    none: ``neg_<type>_<fields>_none`` (it holds: there is no such fact) or ``..._some``
+    (there is one; the facts follow). ``<fields>`` are the tested fields, sorted and joined
+    by ``_`` (a date's ``_age`` twin as the date's name); each is a placeholder holding the
+    required value in words, a date as the reader writes it. A key without the fields
+    (``neg_<type>_none``) is the fallback when a value is unknown."""
+    state = "some" if some else "none"
+    fields: dict[str, Any] = {}
+    known = True
+    for c in p.checks:
+        if c.op in ("ex",):
+            continue
+        if c.op == "any":
+            fields.setdefault("any", "")
+            continue
+        twin = _date_twin(w, p.fact_type, c.field)
+        name = twin if twin is not None else c.field
+        if c.required is None:
+            known = False
+            fields[name] = ""
+        elif twin is not None:
+            if w.as_of is None or not isinstance(c.required, (int, float)):
+                known = False
+                fields[name] = ""
+            else:
+                fields[name] = w.as_of - dt.timedelta(days=int(c.required))
+        elif isinstance(c.required, bool):
+            fields[name] = ""
+        else:
+            names = c.required if isinstance(c.required, (list, tuple)) else [c.required]
+            fields[name] = f" {w.ui('explain_or')} ".join(
+                w.label(p.fact_type, n) for n in names)
+    keys = [f"neg_{p.fact_type}_{'_'.join(sorted(fields))}_{state}"] if fields and known \
+        else []
+    keys.append(f"neg_{p.fact_type}_{state}")
+    for key in keys:
+        if key in w.kb.ui:
+            values = {k: (w.lx.date(v) if isinstance(v, dt.date) else v)
+                      for k, v in fields.items()}
+            return w.ui(key, **values)
+    return None
+
+
+def _found_reason(w: _Words, f: Found) -> str | None:
+    """Why a record found where a "no such fact" condition looked did not count, from the
+    KB's keys ``found_<record type>_<blocks|near>_<what the rule concludes>`` ({checks}:
+    the tests it met or failed), or None when the KB has none."""
+    if f.rule is None:
+        return None
+    then = w.kb.rule(f.rule).then_fact
+    key = f"found_{f.fact.type}_{'blocks' if f.blocks else 'near'}_{then}"
+    if key not in w.kb.ui:
+        return None
+    checks = _sentences(w, f.fact.type, f.checks, f.fact, failed_only=not f.blocks)
+    return w.ui(key, checks=checks)
 
 
 def describe(w: _Words, f: FactRef) -> str:
@@ -696,8 +760,12 @@ def _negations(w: _Words, negs: list[Premise], depth: int, lines: list[Line],
     ``shown`` above are not repeated)."""
     if not negs:
         return
-    looked = f"{w.comma()}{w.ui('explain_or')} ".join(
-        dict.fromkeys(_looked_for(w, p) for p in negs))
+    said = [_negation(w, p, False) for p in negs]
+    if all(said):
+        looked = " ".join(dict.fromkeys(x for x in said if x))
+    else:
+        looked = f"{w.comma()}{w.ui('explain_or')} ".join(
+            dict.fromkeys(_looked_for(w, p) for p in negs))
     found: dict[str, list[Found]] = {}
     facts: dict[str, FactRef] = {}
     above = False
@@ -708,16 +776,21 @@ def _negations(w: _Words, negs: list[Premise], depth: int, lines: list[Line],
                 continue
             found.setdefault(f.fact.id, []).append(f)
             facts[f.fact.id] = f.fact
+    sentences = "_said" if all(said) else ""
     if not found:
         key = "explain_looked_for_above" if above else "explain_looked_for_none"
-        lines.append((depth, w.ui(key, what=looked)))
+        lines.append((depth, w.ui(key + sentences, what=looked)))
         return
     key = "explain_looked_for_more" if above else "explain_looked_for"
-    lines.append((depth, w.ui(key, what=looked)))
+    lines.append((depth, w.ui(key + sentences, what=looked)))
     for fid in sorted(found, key=lambda i: _by_date(facts[i])):
         lines.append((depth + 1, f"– {describe(w, facts[fid])}"))
         reasons = []
         for f in found[fid]:
+            plain = _found_reason(w, f)
+            if plain is not None:
+                reasons.append(plain)
+                continue
             checks = _sentences(w, f.fact.type, f.checks, f.fact, failed_only=not f.blocks)
             head = w.ui("explain_found_blocks" if f.blocks else "explain_found_near",
                         rule=w.rule_title(f.rule)) if f.rule else ""
@@ -845,7 +918,8 @@ def _lacks_attempt(w: _Words, a: Attempt, depth: int, out: list[Line]) -> None:
         if p.held:
             continue
         if p.negated:
-            out.append((depth, "• " + w.ui("explain_must_be_none", what=_looked_for(w, p))))
+            out.append((depth, "• " + (_negation(w, p, True) or
+                                       w.ui("explain_must_be_none", what=_looked_for(w, p)))))
             for b in p.blocking[:_SHORT_WAYS]:
                 out.append((depth + 1, f"– {describe(w, b)}"))
             continue
@@ -951,6 +1025,11 @@ def _goal(w: _Words, g: Goal, depth: int, lines: list[str], bound: int,
     seen.add(key)
     lines.append(f"{pad}{w.ui('explain_needed', what=_wanted(w, g))}")
     if g.present and g.kind != "computed":
+        ft = w.kb.fact_types.get(g.fact_type)
+        if ft is not None and ft.table and "explain_in_kb_table" in w.kb.ui:
+            # rows of the knowledge base, the same for every case: not a list to read here
+            lines.append(f"{pad}  {w.ui('explain_in_kb_table', n=len(g.present))}")
+            return
         lines.append(f"{pad}  {w.ui('explain_already_holds')}")
         for f in g.present:
             lines.append(f"{pad}    – {w.title(f)}")
@@ -993,7 +1072,8 @@ def _premise_line(w: _Words, p: Premise, depth: int, lines: list[str]) -> None:
     mark = _OK if p.held else _NO
     if p.negated:
         key = "explain_must_be_none" if p.blocking else "explain_none_as_needed"
-        lines.append(f"{pad}{mark} " + w.ui(key, what=_looked_for(w, p)))
+        lines.append(f"{pad}{mark} " + (_negation(w, p, bool(p.blocking)) or
+                                        w.ui(key, what=_looked_for(w, p))))
         for b in p.blocking:
             lines.append(f"{pad}    – {describe(w, b)}")
         return
@@ -1003,6 +1083,10 @@ def _premise_line(w: _Words, p: Premise, depth: int, lines: list[str]) -> None:
         for_counted = p.goal.evidence if p.goal is not None else ()
         for e in for_counted:
             lines.append(f"{pad}    – {describe(w, e)}")
+        return
+    if p.fact is None and "explain_none_found" in w.kb.ui:
+        # no fact of the kind at all: say so, not each test against nothing
+        lines.append(f"{pad}{mark} " + w.ui("explain_none_found", what=_looked_for(w, p)))
         return
     head = describe(w, p.fact) if p.fact is not None else w.type_name(p.fact_type)
     lines.append(f"{pad}{mark} {head}" + (f" — {checks}" if checks else ""))
@@ -1043,10 +1127,10 @@ def _diff_lines(w: _Words, d: Diff, pad: str) -> list[str]:
         key = "gained" if s.before is None else "lost" if s.after is None else "changed"
         lines.append(f"{pad}{w.ui(key)}: " + w.ui(
             "explain_signal_status", what=w.label("signal", s.id), before=before, after=after))
-    for sid in d.steps_gained:
-        lines.append(f"{pad}{w.ui('next_steps')} + {w.label(_step_fact(w), sid)}")
+    for sid in d.steps_gained:  # words, not "+"/"−" signs that read oddly right to left
+        lines.append(f"{pad}{w.ui('step_gained', what=w.label(_step_fact(w), sid))}")
     for sid in d.steps_lost:
-        lines.append(f"{pad}{w.ui('next_steps')} − {w.label(_step_fact(w), sid)}")
+        lines.append(f"{pad}{w.ui('step_lost', what=w.label(_step_fact(w), sid))}")
     if d.plan_before != d.plan_after:
         lines.append(f"{pad}{w.ui('plan')}: {_plan(w, d.plan_before)} {w.lx.arrow} "
                      f"{_plan(w, d.plan_after)}")
