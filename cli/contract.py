@@ -9,11 +9,12 @@ from pathlib import Path
 import click
 
 import partways
+from partways.contract import SCHEMA_NAMES
 from partways.render.lang import ui
 
 from .common import emit, kb_option, lang_option, load_kb, user_errors
 
-_SCHEMAS = partways.contract.SCHEMA_NAMES
+_SCHEMAS = SCHEMA_NAMES
 
 
 @click.command()

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 import partways
 from partways import Assessment, KnowledgeBase, PartwaysError
+from partways.contract import ANSWERS, answer_schemas
 from partways.render.explain import flip_dict, what_if_dict, why_dict, why_not_dict
 
 LANGS = ("en", "ar", "fa")
@@ -75,14 +76,14 @@ def _body(extra: Mapping[str, Any] | None = None, required: Sequence[str] = ()) 
 def answer_components() -> dict[str, Any]:
     """The explanation answers' schemas (explain.schema.json) as OpenAPI components: each
     ``$defs`` entry a component, its references pointed at the components."""
-    defs = partways.contract.answer_schemas()["$defs"]
+    defs = answer_schemas()["$defs"]
     text = json.dumps(defs).replace('"#/$defs/', '"#/components/schemas/')
     out: dict[str, Any] = json.loads(text)
     return out
 
 
 def _answer(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{partways.contract.ANSWERS[name]}"}
+    return {"$ref": f"#/components/schemas/{ANSWERS[name]}"}
 
 
 def _ok(schema: Mapping[str, Any], description: str) -> dict[str, Any]:

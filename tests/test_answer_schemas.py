@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 import partways
+from partways import contract
 from partways.cli.main import main
 from partways.render.explain import flip_dict, what_if_dict, why_dict, why_not_dict
 from partways.render.plan import plan_dict
@@ -97,11 +98,11 @@ def test_answer_schemas_refuse_what_answers_never_hold() -> None:
 
 
 def test_answer_schemas_are_standalone_2020_12_documents() -> None:
-    full = partways.contract.answer_schemas()
+    full = contract.answer_schemas()
     for name in ANSWERS:
         doc = partways.schema(name)
         jsonschema.Draft202012Validator.check_schema(doc)
-        assert doc["$ref"] == f"#/$defs/{partways.contract.ANSWERS[name]}"
+        assert doc["$ref"] == f"#/$defs/{contract.ANSWERS[name]}"
         assert doc["$defs"] == full["$defs"]
         result = CliRunner().invoke(main, ["schema", name])
         assert result.exit_code == 0 and json.loads(result.stdout) == doc
@@ -118,6 +119,6 @@ def test_every_property_of_the_answers_is_described() -> None:
             for i, value in enumerate(node):
                 walk(value, f"{where}[{i}]")
 
-    defs = partways.contract.answer_schemas()["$defs"]
+    defs = contract.answer_schemas()["$defs"]
     walk(defs, "$defs")
     assert all(d.get("description") for d in defs.values())

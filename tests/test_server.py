@@ -23,6 +23,7 @@ from click.testing import CliRunner
 
 import partways
 from partways.cli.main import main
+from partways.contract import SCHEMA_NAMES
 
 from _paths import EXAMPLES, ROOT
 
@@ -156,7 +157,7 @@ def test_batch_endpoint(server: str) -> None:
 
 
 def test_schemas_health_and_openapi(server: str) -> None:
-    for name in partways.contract.SCHEMA_NAMES:
+    for name in SCHEMA_NAMES:
         status, text = _call(server, f"/v1/schema/{name}")
         assert status == 200 and json.loads(text) == partways.schema(name)
     assert _call(server, "/v1/schema/other")[0] == 422
