@@ -15,9 +15,9 @@ import click
 
 from partways.batch import jsonl_row, run_batch
 from partways.render.batch import render_summary, render_table
-from partways.render.lang import for_kb, ui
+from partways.render.lang import fit_width, for_kb, ui
 
-from .common import kb_option, lang_option, load_kb, user_errors
+from .common import kb_option, lang_option, load_kb, terminal_width, user_errors, width_option
 
 FORMATS = ("table", "csv", "jsonl")
 CSV_COLUMNS = ("n", "source", "client", "decision", "reason", "red_flags", "next_step",
@@ -41,9 +41,10 @@ CSV_COLUMNS = ("n", "source", "client", "decision", "reason", "red_flags", "next
               help="A progress bar on standard error (default: only on a terminal).")
 @lang_option
 @kb_option
+@width_option
 def batch(paths: tuple[Path, ...], workers: int, fmt: str, output: Path | None,
           summary_file: Path | None, progress: bool | None, lang: str,
-          overlays: tuple[Path, ...]) -> None:
+          overlays: tuple[Path, ...], width: int | None) -> None:
     """Assess a client book: folders of case files, JSONL files (one case a line) or a
     CSV export (a folder holding clients.csv, or clients.csv itself; see docs/CSV.md).
 
@@ -68,11 +69,13 @@ def batch(paths: tuple[Path, ...], workers: int, fmt: str, output: Path | None,
             for row in rows:
                 writer.writerow(_csv_row(row))
         else:
-            for line in render_table(rows, kb, lang, _error_text):
+            columns = terminal_width(width, output)
+            for line in render_table(rows, kb, lang, _error_text, columns):
                 out.write(line + "\n")
-            out.write("\n" + render_summary(summary, kb, lang))
+            out.write("\n" + fit_width(render_summary(summary, kb, lang), columns))
     if fmt != "table" or output is not None:
-        click.echo(render_summary(summary, kb, lang), err=True, nl=False)
+        click.echo(fit_width(render_summary(summary, kb, lang), terminal_width(width, None)),
+                   err=True, nl=False)
     if summary_file is not None:
         summary_file.write_text(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2,
                                            sort_keys=True) + "\n", encoding="utf-8")

@@ -26,7 +26,7 @@ the plain reference evaluator on generated cases and the shipped examples.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .errors import InferenceError
@@ -187,12 +187,14 @@ class _Memory:
     optionally indexed on one field for equality joins (the contents live in a
     :class:`_Store`, one per run, at ``slot``)."""
 
-    __slots__ = ("alpha", "key", "slot", "users")
+    __slots__ = ("alpha", "key", "slot", "tests", "users")
 
-    def __init__(self, alpha: Alpha, key: str | None, slot: int) -> None:
+    def __init__(self, alpha: Alpha, key: str | None, slot: int,
+                 tests: Sequence[Alpha] = ()) -> None:
         self.alpha = alpha
         self.key = key
         self.slot = slot
+        self.tests = tuple(tests)  # ``alpha``'s tests, one per condition (all must hold)
         self.users: list[tuple[_Rule, int]] = []
 
 
@@ -235,7 +237,10 @@ class _Store:
         slot = step.memory.slot
         if step.key_of is None:
             return self.items[slot]
-        value = step.key_of(env)
+        return self.keyed(slot, step.key_of(env))
+
+    def keyed(self, slot: int, value: Any) -> list[Item]:
+        """The facts of an indexed memory that may join ``value``, in arrival order."""
         if value is MISSING or value is None:
             return []
         if not isinstance(value, (str, int, float, bool)):
@@ -248,19 +253,25 @@ class _Store:
 class _Step:
     """One pattern of a compiled rule."""
 
-    __slots__ = ("alias", "join", "key_of", "memory", "negated")
+    __slots__ = ("alias", "conds", "join", "key_of", "key_ref", "memory", "negated")
 
     def __init__(self, alias: str, negated: bool, memory: _Memory, join: Join | None,
-                 key_of: Callable[[Env], Any] | None) -> None:
+                 key_of: Callable[[Env], Any] | None, conds: Sequence[Cond] = (),
+                 key_ref: Ref | None = None) -> None:
         self.alias = alias
         self.negated = negated
         self.memory = memory
         self.join = join
         self.key_of = key_of
+        self.conds = tuple(conds)  # the tests ``join`` makes (they read other aliases)
+        self.key_ref = key_ref  # what ``key_of`` reads
+
+
+Matcher = Callable[["_Run", "Fact | None", int], None]
 
 
 class _Rule:
-    __slots__ = ("conclude", "level", "rule", "steps")
+    __slots__ = ("conclude", "level", "matchers", "rule", "steps")
 
     def __init__(self, rule: Rule, level: int, steps: list[_Step],
                  conclude: Callable[[Env], Fact]) -> None:
@@ -268,17 +279,36 @@ class _Rule:
         self.level = level
         self.steps = steps
         self.conclude = conclude
+        # the rule's matching code, by pinned step (-1: none); None: run by _Run.join
+        self.matchers: dict[int, Matcher] | None = None
+
+
+Route = Callable[["_Store", int, Fact], list["_Memory"]]
 
 
 class _Dispatch:
     """A fact type's memories, dispatched on the field most of them test for equality."""
 
-    __slots__ = ("by_value", "field", "rest")
+    __slots__ = ("by_value", "field", "rest", "rest_route", "routes")
 
     def __init__(self) -> None:
         self.field: str | None = None
         self.by_value: dict[Any, list[_Memory]] = {}
         self.rest: list[_Memory] = []
+        # generated: per dispatch value, and for the rest, a function that puts a fact
+        # into each of :meth:`memories` whose tests it passes and returns those memories
+        self.routes: dict[Any, Route] = {}
+        self.rest_route: Route | None = None
+
+    def route(self, fact: Fact) -> Route | None:
+        """The generated function for :meth:`memories` of ``fact``."""
+        if self.field is not None:
+            value = fact.get(self.field)
+            if isinstance(value, str):
+                hit = self.routes.get(value)
+                if hit is not None:
+                    return hit
+        return self.rest_route
 
     def memories(self, fact: Fact) -> list[_Memory]:
         if self.field is None:
@@ -311,7 +341,8 @@ class CompiledRules:
                 signature = (p.fact, _signature(alpha_conds, params), key)
                 memory = shared.get(signature) if signature[1] is not None else None
                 if memory is None:
-                    memory = _Memory(_alpha(alpha_conds, params), key, len(self.memories))
+                    memory = _Memory(_alpha(alpha_conds, params), key, len(self.memories),
+                                     [_alpha_one(c, params) for c in alpha_conds])
                     self.memories.append(memory)
                     if signature[1] is not None:
                         shared[signature] = memory
@@ -321,18 +352,20 @@ class CompiledRules:
                     joins = tuple(_join_one(c, params) for c in join_conds)
                     join = joins[0] if len(joins) == 1 else (
                         lambda f, env, js=joins: all(j(f, env) for j in js))
-                key_of = None
+                key_of, key_ref = None, None
                 if key_test is not None:
-                    ref = key_test.operand
-                    assert isinstance(ref, Ref)
-                    key_of = _key_getter(ref.alias, ref.field)
-                steps.append(_Step(alias, p.negated, memory, join, key_of))
+                    assert isinstance(key_test.operand, Ref)
+                    key_ref = key_test.operand
+                    key_of = _key_getter(key_ref.alias, key_ref.field)
+                steps.append(_Step(alias, p.negated, memory, join, key_of, join_conds, key_ref))
             compiled = _Rule(r, strata[r.id], steps, _concluder(kb, r, params))
             for j, step in enumerate(steps):
                 if not step.negated:
                     step.memory.users.append((compiled, j))
             self.rules.append(compiled)
         self.dispatch = {t: _dispatch(entries) for t, entries in by_type.items()}
+        _generate(self.rules)
+        _generate_alpha(self.dispatch.values())
         self._template: tuple[tuple[int, ...], tuple[Fact, ...], _Store] | None = None
         self.levels = sorted({r.level for r in self.rules})
 
@@ -396,6 +429,139 @@ def _dispatch(entries: list[tuple[_Memory, tuple[str, str] | None]]) -> _Dispatc
     return d
 
 
+# ----------------------------------------------------------------------------- generated code
+
+
+_MAX_NESTING = 15  # Python refuses more than 20 nested loops in one function
+
+
+def _generate(rules: Sequence[_Rule]) -> None:
+    """Give each rule its matching code: Python source generated once per compiled rule
+    set, one function per rule and pinned step, in which :meth:`_Run.join`'s recursion is
+    unrolled into nested loops over the rule's memories (facts bound to locals, joins on
+    other aliases' fields written out, index lookups inlined). Same matches in the same
+    order as :meth:`_Run.join`, which still runs a rule the generator leaves out."""
+    ns: dict[str, Any] = {"MISSING": MISSING, "compare": compare}
+    source: list[str] = []
+    made: list[tuple[_Rule, dict[int, str]]] = []
+    for n, rule in enumerate(rules):
+        pins = [-1] + [j for j, step in enumerate(rule.steps) if not step.negated]
+        names: dict[int, str] = {}
+        lines: list[str] = []
+        for pin in pins:
+            name = f"_match_{n}_{pin + 1}"
+            body = _matcher_source(rule, n, pin, name, ns)
+            if body is None:
+                break
+            names[pin] = name
+            lines += [*body, ""]
+        else:
+            ns[f"R{n}"] = rule
+            source += lines
+            made.append((rule, names))
+    exec(compile("\n".join(source), "<partways: compiled rules>", "exec"), ns)
+    for rule, names in made:
+        rule.matchers = {pin: ns[name] for pin, name in names.items()}
+
+
+def _generate_alpha(dispatches: Iterable[_Dispatch]) -> None:
+    """Give each dispatch its routes: for every list of memories a fact can be offered
+    (a dispatch value's, then the rest; or the rest alone), a generated function that
+    tests the fact against each memory in order, its tests written out one after the
+    other, and stores it where they pass (what :meth:`_Run.add` does with ``alpha``)."""
+    ns: dict[str, Any] = {}
+    source: list[str] = []
+    wanted: list[tuple[_Dispatch, Any, str]] = []
+    for d in dispatches:
+        lists: list[tuple[Any, list[_Memory]]] = [(None, d.rest)]
+        lists += [(value, hit + d.rest) for value, hit in d.by_value.items()]
+        for value, memories in lists:
+            name = f"_route_{len(wanted)}"
+            source += [f"def {name}(store, seq, fact):", "    taken = []"]
+            for memory in memories:
+                m = f"M{memory.slot}"
+                ns[m] = memory
+                tests = []
+                for i, test in enumerate(memory.tests):
+                    ns[f"{m}_{i}"] = test
+                    tests.append(f"{m}_{i}(fact)")
+                ind = "    "
+                if tests:
+                    source.append(f"    if {' and '.join(tests)}:")
+                    ind = "        "
+                source += [f"{ind}store.add({m}, seq, fact)", f"{ind}taken.append({m})"]
+            source += ["    return taken", ""]
+            wanted.append((d, value, name))
+    exec(compile("\n".join(source), "<partways: compiled memories>", "exec"), ns)
+    for d, value, name in wanted:
+        if value is None:
+            d.rest_route = ns[name]
+        else:
+            d.routes[value] = ns[name]
+
+
+def _matcher_source(rule: _Rule, n: int, pin: int, name: str, ns: dict[str, Any]
+                    ) -> list[str] | None:
+    """``name(run, pinned, bound)``: every match of ``rule`` as :meth:`_Run.join` finds
+    them from step 0 (``pin`` and ``bound`` as there), each fired through ``run.emit``.
+    ``None`` when a reference cannot be resolved to a step bound before it."""
+    out = [f"def {name}(run, pinned, bound):", "    store = run.store",
+           "    items = store.items", "    lim = bound + 1"]
+    ind = "    "
+    bound_at: dict[str, int] = {}  # alias -> step that binds it (f<step> holds the fact)
+    for k, step in enumerate(rule.steps):
+        if len(ind) // 4 > _MAX_NESTING:
+            return None
+        var = f"f{k}"
+        if step.key_ref is None:
+            cands = f"items[{step.memory.slot}]"
+        elif step.key_ref.alias in bound_at:
+            cands = (f"store.keyed({step.memory.slot}, "
+                     f"f{bound_at[step.key_ref.alias]}.get({step.key_ref.field!r}, MISSING))")
+        else:
+            return None
+        test = _test_source(step, var, bound_at, f"J{n}_{k}", ns)
+        if step.negated:
+            out += [f"{ind}for _, {var} in {cands}:",
+                    f"{ind}    if {test}:" if test else f"{ind}    if True:",
+                    f"{ind}        break", f"{ind}else:"]
+            ind += "    "
+            continue
+        if k == pin:
+            out.append(f"{ind}{var} = pinned")
+            if test:
+                out.append(f"{ind}if {test}:")
+                ind += "    "
+        else:
+            limit = "lim" if pin >= 0 and k < pin else "bound"
+            out += [f"{ind}for s{k}, {var} in {cands}:", f"{ind}    if s{k} >= {limit}:",
+                    f"{ind}        break"]
+            ind += "    "
+            if test:
+                out += [f"{ind}if not ({test}):", f"{ind}    continue"]
+        bound_at[step.alias] = k
+    matched = ", ".join(f"{alias!r}: f{k}" for alias, k in bound_at.items())
+    out.append(f"{ind}run.emit(R{n}, {{{matched}}})")
+    return out
+
+
+def _test_source(step: _Step, var: str, bound_at: Mapping[str, int], join_name: str,
+                 ns: dict[str, Any]) -> str:
+    """The source of ``step.join(<var>, env)``: a comparison with another alias's field
+    written out, anything else through the join closure with the same ``env``."""
+    parts = []
+    for c in step.conds:
+        if isinstance(c, Test) and isinstance(c.operand, Ref) and c.operand.alias in bound_at:
+            other = f"f{bound_at[c.operand.alias]}"
+            parts.append(f"compare({var}.get({c.field!r}, MISSING), {c.op!r}, "
+                         f"{other}.get({c.operand.field!r}, MISSING))")
+        else:
+            ns[join_name] = step.join
+            env = ", ".join(f"{alias!r}: f{k}" for alias, k in bound_at.items())
+            return f"{join_name}({var}, {{{env}}})"
+    return " and ".join(parts)
+
+
 # ----------------------------------------------------------------------------- evaluation
 
 
@@ -416,13 +582,17 @@ class _Run:
     def add(self, fact: Fact) -> tuple[int, list[_Memory]]:
         seq = self.seq
         self.seq += 1
-        taken = []
         d = self.c.dispatch.get(fact["fact"])
-        if d is not None:
-            for memory in d.memories(fact):
-                if memory.alpha(fact):
-                    self.store.add(memory, seq, fact)
-                    taken.append(memory)
+        if d is None:
+            return seq, []
+        route = d.route(fact)
+        if route is not None:
+            return seq, route(self.store, seq, fact)
+        taken = []
+        for memory in d.memories(fact):
+            if memory.alpha(fact):
+                self.store.add(memory, seq, fact)
+                taken.append(memory)
         return seq, taken
 
     def evaluate(self) -> None:
@@ -431,15 +601,22 @@ class _Run:
             self.queue = []
             for rule in self.c.rules:
                 if rule.level == level:
-                    self.join(rule, 0, {}, -1, None, start)
+                    if rule.matchers is not None:
+                        rule.matchers[-1](self, None, start)
+                    else:
+                        self.join(rule, 0, {}, -1, None, start)
+            queue = self.queue
             i = 0
-            while i < len(self.queue):
-                seq, fact, taken = self.queue[i]
+            while i < len(queue):
+                seq, fact, taken = queue[i]
                 i += 1
                 for memory in taken:
                     for rule, j in memory.users:
                         if rule.level == level:
-                            self.join(rule, 0, {}, j, fact, seq)
+                            if rule.matchers is not None:
+                                rule.matchers[j](self, fact, seq)
+                            else:
+                                self.join(rule, 0, {}, j, fact, seq)
 
     def join(self, rule: _Rule, k: int, env: Env, pin: int, pinned: Fact | None,
              bound: int) -> None:
@@ -479,11 +656,14 @@ class _Run:
         return any(join(f, env) for _, f in candidates)
 
     def fire(self, rule: _Rule, env: Env) -> None:
+        self.emit(rule, {s.alias: env[s.alias] for s in rule.steps if not s.negated})
+
+    def emit(self, rule: _Rule, matched: Env) -> None:
+        """Fire ``rule`` on ``matched`` (its positive aliases, in pattern order)."""
         trace = self.trace
         if len(trace.firings) >= self.cap:
             raise InferenceError(f"more than {self.cap} rule firings for one case: the "
                                  "knowledge base is probably looping (see 'partways kb lint')")
-        matched = {s.alias: env[s.alias] for s in rule.steps if not s.negated}
         fact = rule.conclude(matched)
         if record(trace, rule.rule, matched, fact, rule.level):
             seq, taken = self.add(fact)

@@ -124,7 +124,7 @@ _SECTIONS = (  # (kind, single file, folder, top key, keyed by)
     ("fact_type", "vocabulary.yaml", None, "fact_types", "map"),
     ("parameter", "parameters.yaml", "parameters", "parameters", "map"),
     ("metric", "metrics.yaml", "metrics", "metrics", "list"),
-    ("ui", "ui.yaml", None, "ui", "map"),
+    ("ui", "ui.yaml", "ui", "ui", "map"),
 )
 
 
@@ -215,8 +215,9 @@ class LoadProblems(Check):
 
 class DuplicateIds(Check):
     id = "ids"
-    description = ("Ids are unique within a KB directory (an overlay may replace one on "
-                   "purpose) and rule ids are dotted: <layer>.<name>[.<variant>].")
+    description = ("Ids and interface-text keys are unique within a KB directory, across "
+                   "all its files (an overlay may replace one on purpose) and rule ids are "
+                   "dotted: <layer>.<name>[.<variant>].")
 
     def validate(self, rule: Rule, ctx: Context) -> Iterable[Problem]:
         if "." not in rule.id:
@@ -232,7 +233,8 @@ class DuplicateIds(Check):
                 by_root.setdefault(src.field, []).append(src)
             for same in by_root.values():
                 for dup in same[1:]:
-                    yield self.problem(f"duplicate {kind.replace(':', ' ')} '{key}' (also at "
+                    what = "interface text" if kind == "ui" else kind.replace(":", " ")
+                    yield self.problem(f"duplicate {what} '{key}' (also at "
                                        f"{_plain(same[0])}); the later one silently wins", dup)
 
 

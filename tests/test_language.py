@@ -5,6 +5,7 @@ Arabic and Persian, holds no English word that is not a name or value from the c
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -202,3 +203,38 @@ def test_percent_and_display_width() -> None:
     assert (en.percent(0.8234), ar.percent(0.5), fa.percent(1.05)) == ("82%", "50%", "۱۰۵٪")
     assert display_width("أنهِ العلاقة فورًا") == 16  # kasra and tanween take no column
     assert display_width(f"{FSI}Acme{PDI}") == 4 and display_width("رابطه‌ای") == 7
+
+
+def test_fit_width_never_breaks_a_date_and_hangs_under_a_first_column() -> None:
+    fa = Lang("fa", rtl=True)
+    day = fa.date("2026-12-22")  # ۱ دی ۱۴۰۵ (۲۲ دسامبر ۲۰۲۶)
+    line = "برنامهٔ خروج: اعلام به مشتری در ۱ آذر ۱۴۰۵ (۲۲ نوامبر ۲۰۲۶) · پایان همکاری در " + day
+    out = fit_width(line, 80).splitlines()
+    assert len(out) == 2 and out[1] == day  # the whole date moved, not "۱" left behind
+    step = f"  {day}  " + "منظم تحویل دهید و کسی را بلاتکلیف نگذارید " * 2 + "(EXIT-11)"
+    out = fit_width(step, 70).splitlines()
+    assert out[0].startswith(f"  {day}  منظم")
+    assert all(ln.startswith(" " * display_width(f"  {day}  ")) and ln[len(day) + 4] != " "
+               for ln in out[1:])
+
+
+def test_plan_dates_padded_so_titles_share_a_column() -> None:
+    result = CliRunner().invoke(main, ["plan", str(ACME), "--lang", "fa", "--width", "0"])
+    steps = [ln for ln in result.output.splitlines() if ln.startswith("  [ ] ")]
+    assert len(steps) > 5
+    starts = {display_width(re.match(r"  \[ \] .*?\S\s{2,}(?=\S)", ln).group(0))  # type: ignore[union-attr]
+              for ln in steps}
+    assert len(starts) == 1, starts
+
+
+@pytest.mark.parametrize("lang", ["en", "ar", "fa"])
+def test_batch_table_fits_the_terminal(lang: str) -> None:
+    """At 80 columns a row whose warning signs do not fit has them on the lines below,
+    indented; nothing is lost and no line is wider than the terminal."""
+    wide = _batch(str(EXAMPLES), "--lang", lang, "--width", "0")
+    narrow = _batch(str(EXAMPLES), "--lang", lang, "--width", "80")
+    assert max(display_width(ln) for ln in narrow.splitlines()) <= 80
+    assert max(display_width(ln) for ln in wide.splitlines()) > 80
+    assert _words(narrow) == _words(wide)
+    rows = [ln for ln in narrow.split("\n\n")[0].splitlines()[1:] if ln[:5].strip()]
+    assert len(rows) == len(CASES)  # one numbered line a case, continuations indented

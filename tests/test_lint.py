@@ -135,6 +135,10 @@ BROKEN = [
     ("examples", "warning", {"rules/x.yaml": rule("sig.x", "[{fact: signal, as: s}]",
                                                   "{fact: next_step, step: talk}")},
      "rule 'sig.x' has no examples"),
+    # an interface text in ui.yaml and again in ui/: only the later file's text ever shows
+    ("ids", "error", {"ui.yaml": f"ui:\n  banner: {TEXTS}\n",
+                      "ui/more.yaml": f"ui:\n  other: {TEXTS}\n  banner: {TEXTS}\n"},
+     "duplicate interface text 'banner'"),
 ]
 
 
@@ -281,3 +285,25 @@ def test_undecided_a_serious_flag_no_repair_fits(tmp_path: Path) -> None:
     # and the shipped KB without the overlay: every flag it can raise is decided
     alone = lint_kb(base, check_examples=False)
     assert not [p for p in alone.problems if p.check == "undecided"], alone.problems
+
+
+def test_a_ui_key_in_two_files_names_both_files_and_lines(tmp_path: Path) -> None:
+    overlay = _write(tmp_path / "o", {
+        "ui/a.yaml": f"ui:\n  banner: {TEXTS}\n",
+        "ui/b.yaml": f"ui:\n  other: {TEXTS}\n  banner: {TEXTS}\n"})
+    result = CliRunner().invoke(main, ["kb", "lint", "--base", str(MINI), "--kb", str(overlay)])
+    assert result.exit_code == 1
+    assert re.search(r"o/ui/b\.yaml:3: error \[ids\] duplicate interface text 'banner' \(also "
+                     r"at \S*o/ui/a\.yaml:2\); the later one silently wins", result.output), \
+        result.output
+
+
+def test_an_overlay_may_replace_an_interface_text(tmp_path: Path) -> None:
+    # the same key in the base KB and in an overlay (in ui.yaml or under ui/) is an override
+    for rel in ("ui.yaml", "ui/texts.yaml"):
+        overlay = _write(tmp_path / rel.replace("/", "_"),
+                         {rel: "ui:\n  decision: {en: Verdict, ar: الحكم, fa: حکم}\n"})
+        report = lint_kb(MINI, overlays=[overlay], examples=[MINI_EXAMPLES])
+        assert not [p for p in report.problems if p.check == "ids"], report.problems
+        kb = partways.load_kb(MINI, overlays=[overlay])
+        assert kb.ui_text("decision", "en") == "Verdict" and kb.ui_text("decision", "fa") == "حکم"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .lang import Lang, display_width, for_kb, ids_shown, ui
+from .lang import Lang, display_width, fit_width, for_kb, ids_shown, ui
 
 if TYPE_CHECKING:
     from ..batch import Summary
@@ -44,32 +44,40 @@ def _cell(lx: Lang, text: str, width: int) -> str:
 
 
 def render_table(rows: Iterable[Mapping[str, Any]], kb: KnowledgeBase, lang: str = "en",
-                 error_text: Any = None) -> Iterator[str]:
+                 error_text: Any = None, width: int | None = None) -> Iterator[str]:
     """The lines of the batch table (a header, then one line a row, streamed).
-    ``error_text(row)`` gives a failed row's problems."""
+    ``error_text(row)`` gives a failed row's problems. With ``width`` (a terminal's
+    columns), a row whose warning signs do not fit beside it has them on the lines below,
+    indented and wrapped, instead of letting the terminal break the row anywhere."""
     lx = for_kb(kb, lang)
     dkind = kb.outputs["decision"]["concept"]
     failed = ui(kb, "batch_failed", lang)
     dwidth = max([display_width(_decision(kb, k, lang)) for k in kb.concepts.get(dkind, {})]
                  + [display_width(failed), display_width(ui(kb, "batch_col_decision", lang))])
     nwidth = 5
-    yield (f"{'#':>{nwidth}}  {_cell(lx, ui(kb, 'batch_col_client', lang), CLIENT_WIDTH)} "
-           f"{_cell(lx, ui(kb, 'batch_col_decision', lang), dwidth)} "
-           f"{lx.isolate(ui(kb, 'batch_col_flags', lang))}")
+
+    def line(lead: str, client: str, decision: str, items: list[str]) -> Iterator[str]:
+        joined = lx.join(lx.isolate(x) for x in items) if items else "-"
+        head = f"{lead}  {_cell(lx, client, CLIENT_WIDTH)} {_cell(lx, decision, dwidth)}"
+        if not width or display_width(head) + 1 + display_width(joined) <= width:
+            yield f"{head} {joined}"
+            return
+        yield head.rstrip()
+        yield from fit_width(" " * (nwidth + 4) + joined, width).split("\n")
+
+    yield from line(f"{'#':>{nwidth}}", ui(kb, "batch_col_client", lang),
+                    ui(kb, "batch_col_decision", lang), [ui(kb, "batch_col_flags", lang)])
     for row in rows:
         n = lx.num(row["index"] + 1)
         lead = " " * (nwidth - display_width(n)) + n
         if row.get("errors"):
             problems = error_text(row) if error_text else ""
-            yield (f"{lead}  {_cell(lx, row.get('client') or row['source'], CLIENT_WIDTH)} "
-                   f"{_cell(lx, failed, dwidth)} {lx.isolate(problems)}")
+            yield from line(lead, row.get("client") or row["source"], failed, [problems])
             continue
         flags = [_flag(kb, f, lang) for f in row["red_flags"]]
         flags += [s["id"] if ids_shown(lang) else s.get("title") or s["id"]
                   for s in (row.get("portfolio") or {}).get("signals", ())]
-        shown = lx.join(lx.isolate(f) for f in flags) if flags else "-"
-        yield (f"{lead}  {_cell(lx, row['client'], CLIENT_WIDTH)} "
-               f"{_cell(lx, _decision(kb, row['decision'], lang), dwidth)} {shown}")
+        yield from line(lead, row["client"], _decision(kb, row["decision"], lang), flags)
 
 
 def render_summary(s: Summary, kb: KnowledgeBase, lang: str = "en") -> str:

@@ -1134,10 +1134,10 @@ def _diff_lines(w: _Words, d: Diff, pad: str) -> list[str]:
         key = "gained" if s.before is None else "lost" if s.after is None else "changed"
         lines.append(f"{pad}{w.ui(key)}: " + w.ui(
             "explain_signal_status", what=w.label("signal", s.id), before=before, after=after))
-    for sid in d.steps_gained:
-        lines.append(f"{pad}{w.ui('next_steps')} + {w.label(_step_fact(w), sid)}")
+    for sid in d.steps_gained:  # words, not "+"/"−" signs that read oddly right to left
+        lines.append(f"{pad}{w.ui('step_gained', what=w.label(_step_fact(w), sid))}")
     for sid in d.steps_lost:
-        lines.append(f"{pad}{w.ui('next_steps')} − {w.label(_step_fact(w), sid)}")
+        lines.append(f"{pad}{w.ui('step_lost', what=w.label(_step_fact(w), sid))}")
     if d.plan_before != d.plan_after:
         lines.append(f"{pad}{w.ui('plan')}: {_plan(w, d.plan_before)} {w.lx.arrow} "
                      f"{_plan(w, d.plan_after)}")

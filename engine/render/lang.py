@@ -80,6 +80,11 @@ class Lang:
         """Items joined with the language's list separator (``sep`` overrides)."""
         return (self.sep if sep is None else sep).join(str(x) for x in items)
 
+    def pad(self, text: str, width: int) -> str:
+        """``text`` followed by spaces up to ``width`` terminal columns (marks and
+        isolates take none)."""
+        return text + " " * max(0, width - display_width(text))
+
     def quote(self, text: str) -> str:
         q0, q1 = self.style.quotes
         return f"{q0}{self.isolate(text)}{q1}"
@@ -299,31 +304,46 @@ def param_title(kb: Any, name: str, lang: str) -> str:
 # -- text for a terminal -----------------------------------------------------------------
 
 _HANG = re.compile(r"^(\s*(?:[•–·▶✓✗→←-]\s|\[[ x]\]\s|[0-9۰-۹]+[.)]\s)?\s*)")
+# a first column (a date, a name) ended by a gap of two spaces: continuations hang under
+# the text after the gap
+_COLUMN = re.compile(r"^(\s*\S(?:.*?\S)?\s{2,})(?=\S)")
+# a date as Lang.date writes it (day, month name, year; in Persian the Gregorian date in
+# brackets after it): never broken across lines
+_DATE = re.compile(r"[0-9۰-۹]{1,2} [^\s\d()،,]+ [0-9۰-۹]{4}"
+                   r"(?: \([0-9۰-۹]{1,2} [^\s\d()،,]+ [0-9۰-۹]{4}\))?")
+_GLUE = "\x00"  # stands for a space that must not break while a line is wrapped
 
 
 def fit_width(text: str, width: int | None) -> str:
     """``text`` with its long lines wrapped to ``width`` columns: prose wraps under its own
-    indentation (after a bullet, a number or a checkbox), the structure of the lines is
-    kept, and a line never ends inside a directional isolate (a wrapped Latin name in
-    Arabic text is closed at the line's end and reopened on the next). ``None`` or a width
-    under 20 leaves the text as it is."""
+    indentation (after a bullet, a number, a checkbox, or a first column such as a date
+    followed by two spaces), the structure of the lines is kept, a date is never broken,
+    and a line never ends inside a directional isolate (a wrapped Latin name in Arabic
+    text is closed at the line's end and reopened on the next). ``None`` or a width under
+    20 leaves the text as it is."""
     import textwrap
 
     if not width or width < 20:
         return text
     out: list[str] = []
     for line in text.split("\n"):
-        if len(line) <= width:
+        if display_width(line) <= width:
             out.append(line)
             continue
+        line = _DATE.sub(lambda m: m.group(0).replace(" ", _GLUE), line)
         m = _HANG.match(line)
         lead = m.group(1) if m else ""
-        pieces = textwrap.wrap(line[len(lead):], width - len(lead), break_long_words=False,
+        column = _COLUMN.match(line) if not lead.strip() else None
+        if column and display_width(column.group(1)) <= width // 2:
+            lead = column.group(1)
+        indent = display_width(lead)
+        pieces = textwrap.wrap(line[len(lead):], width - indent, break_long_words=False,
                                break_on_hyphens=False) or [""]
-        pad = " " * len(lead)
+        pad = " " * indent
         depth = 0
         for i, piece in enumerate(pieces):
             opened = FSI * depth  # isolates still open from the previous piece
             depth = max(0, depth + piece.count(FSI) - piece.count(PDI))
-            out.append(f"{lead if i == 0 else pad}{opened}{piece}{PDI * depth}")
+            out.append(f"{lead if i == 0 else pad}{opened}{piece}{PDI * depth}"
+                       .replace(_GLUE, " "))
     return "\n".join(out)

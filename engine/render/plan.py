@@ -19,7 +19,7 @@ from typing import Any
 from ..assessment import Assessment
 from ..errors import QueryError
 from ..knowledge import KnowledgeBase
-from .lang import Lang, decision_text, for_kb
+from .lang import Lang, decision_text, display_width, for_kb
 
 FORMATS = ("text", "json", "md", "ics")
 
@@ -185,12 +185,15 @@ def _header(a: Assessment, lang: str) -> tuple[str, str]:
 
 
 def _checklist(a: Assessment, lang: str, *, milestone: str, step: str, advice: str,
-               escape: Callable[[str], str] = str) -> list[str]:
-    """The checklist lines, each item formatted by the given line patterns."""
+               escape: Callable[[str], str] = str, align: bool = False) -> list[str]:
+    """The checklist lines, each item formatted by the given line patterns; ``align``
+    pads the dates to one width, so the titles after them start in one column."""
     lines = []
     lx = for_kb(a.kb, lang)
-    for item in plan_items(a, lang):
-        fields = {"date": lx.date(item.date), "title": escape(item.title),
+    items = plan_items(a, lang)
+    width = max((display_width(lx.date(i.date)) for i in items), default=0) if align else 0
+    for item in items:
+        fields = {"date": lx.pad(lx.date(item.date), width), "title": escape(item.title),
                   "subject": f": {lx.isolate(escape(item.subject))}" if item.subject else "",
                   "guidance": lx.join(item.guidance), "advice": escape(item.advice)}
         if item.milestone:
@@ -210,7 +213,7 @@ def _render_text(a: Assessment, lang: str) -> str:
              f"{ui('exit_checklist', lang)}:"]
     lines += _checklist(a, lang, milestone="  ▶ {date}  {title}",
                         step="  [ ] {date}  {title}{subject} ({guidance})",
-                        advice="      {advice}")
+                        advice="      {advice}", align=True)
     return "\n".join(lines) + "\n"
 
 

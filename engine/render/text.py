@@ -9,7 +9,7 @@ from typing import Any
 
 from ..assessment import Assessment
 from ..knowledge import KnowledgeBase
-from .lang import decision_text, for_kb, guidance_refs, ids_shown, is_iso_date
+from .lang import decision_text, display_width, for_kb, guidance_refs, ids_shown, is_iso_date
 
 __all__ = ["describe_fact", "guidance_refs", "isolate", "render_text"]
 
@@ -132,10 +132,12 @@ def render_text(a: Assessment, lang: str = "en") -> str:
         lines.append(f"{ui('plan', lang)}: {ui('notify_on', lang)} {notify} · "
                      f"{ui('end_on', lang)} {end}")
         pconcept = out["plan_steps"]["concept"]
+        width = max((display_width(lx.date(ps.date)) for ps in a.plan.steps), default=0)
         for ps in a.plan.steps:
             title = _title(kb, pconcept, ps.id, lang)
             subject = f": {lx.isolate(ps.subject)}" if ps.subject else ""
-            lines.append(f"  {lx.date(ps.date)}  {title}{subject} ({lx.join(ps.guidance)})")
+            lines.append(f"  {lx.pad(lx.date(ps.date), width)}  {title}{subject} "
+                         f"({lx.join(ps.guidance)})")
     return "\n".join(lines) + "\n"
 
 
