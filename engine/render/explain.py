@@ -695,7 +695,7 @@ def _supports(w: _Words, group: list[Support], depth: int, lines: list[Line],
                 _premise(w, p, depth, lines, seen, context)
         context = context | common
     for k, (sid, sups) in enumerate(by_subject.items(), 1):
-        bullet = f"{k}. " if numbered else "– "
+        bullet = f"{w.lx.num(k)}. " if numbered else "– "
         negs: list[Premise] = []
         extra: list[Premise] = []
         keys: set[tuple[Any, ...]] = set()
@@ -1183,7 +1183,7 @@ def render_what_if(kb: KnowledgeBase, wi: WhatIf, lang: str = "en") -> str:
     lines = [w.ui("explain_what_if_title"),
              f"{w.lx.isolate(a.client)} — {w.ui('as_of')} {w.lx.date(a.case.as_of)}",
              w.ui("explain_changes_made")]
-    lines += [f"  {i}. {describe_edit(kb, e, lang)}" for i, e in enumerate(wi.edits, 1)]
+    lines += [f"  {w.lx.num(i)}. {describe_edit(kb, e, lang)}" for i, e in enumerate(wi.edits, 1)]
     lines.append("")
     lines += _diff_lines(w, wi.diff, "")
     return "\n".join(lines) + "\n"
