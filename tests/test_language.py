@@ -4,6 +4,7 @@ Arabic and Persian, holds no English word that is not a name or value from the c
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from pathlib import Path
@@ -25,9 +26,39 @@ from _paths import EXAMPLES
 @pytest.mark.parametrize("path", CASES, ids=[p.name for p in CASES])
 def test_no_english_in_any_output(path: Path, lang: str) -> None:
     allowed = case_words(path)
-    found = {cmd: leaks(text, allowed) for cmd, text in outputs(path, lang).items()}
+    texts = outputs(path, lang)
+    found = {cmd: leaks(text, allowed) for cmd, text in texts.items()}
     found = {cmd: words for cmd, words in found.items() if words}
     assert not found, f"English words in {lang} output: {found}"
+    if lang == "fa":  # one choice of digits: Persian, but in the case's own words and codes
+        mixed = {cmd: lines for cmd, text in texts.items()
+                 if (lines := latin_digits(text, allowed))}
+        assert not mixed, f"Latin digits in Persian output: {mixed}"
+
+
+_ISOLATED = re.compile(f"{FSI}[^{PDI}]*{PDI}")
+_CODE = re.compile(r"(?<![\w-])(?:[A-Z]{2,6}-\d+|S\d+)(?![\w-])")
+
+
+def latin_digits(text: str, case_words: set[str]) -> list[str]:
+    """The lines of ``text`` with a Western digit outside an isolated value, a citation
+    code (SIG-01, S4) or a word of the case itself."""
+    numbered = sorted((w for w in case_words if any(c.isdigit() for c in w) and len(w) > 1),
+                      key=len, reverse=True)
+    out = []
+    for line in text.splitlines():
+        bare = _CODE.sub(" ", _ISOLATED.sub(" ", line))
+        for w in numbered:
+            bare = bare.replace(w, " ")
+        if any("0" <= c <= "9" for c in bare):
+            out.append(line)
+    return out
+
+
+def test_the_digit_check_finds_latin_digits() -> None:
+    assert latin_digits("  1. پرچم قرمز (SIG-01، S4)\n  ۲. «⁨Brand book v2⁩»", set()) == \
+        ["  1. پرچم قرمز (SIG-01، S4)"]
+    assert latin_digits("مشتری: Studio 54", {"Studio", "54"}) == []
 
 
 def test_the_leak_check_finds_english() -> None:
@@ -44,8 +75,8 @@ def test_dates_in_the_readers_calendar(kb: partways.KnowledgeBase) -> None:
     assert for_kb(kb, "fa").date("2027-03-21") == "۱ فروردین ۱۴۰۶ (۲۱ مارس ۲۰۲۷)"  # Nowruz
 
 
-def test_digits_separators_arrows_quotes_per_language() -> None:
-    ar, fa, en = Lang("ar", rtl=True), Lang("fa", rtl=True), Lang("en")
+def test_digits_separators_arrows_quotes_per_language(kb: partways.KnowledgeBase) -> None:
+    ar, fa, en = (for_kb(kb, x) for x in ("ar", "fa", "en"))
     assert (en.num(3200), ar.num(3200), fa.num(3200)) == ("3200", "3200", "۳۲۰۰")
     assert fa.num(0.8) == "۰٫۸"
     assert (en.join(["a", "b"]), ar.join(["أ", "ب"])) == ("a, b", "أ، ب")
@@ -198,15 +229,16 @@ def test_check_summary_in_the_language(lang: str, want: str) -> None:
     assert result.exit_code == 0 and result.output == want + "\n"
 
 
-def test_percent_and_display_width() -> None:
-    ar, fa, en = Lang("ar", rtl=True), Lang("fa", rtl=True), Lang("en")
+def test_percent_and_display_width(kb: partways.KnowledgeBase) -> None:
+    ar, fa, en = (for_kb(kb, x) for x in ("ar", "fa", "en"))
     assert (en.percent(0.8234), ar.percent(0.5), fa.percent(1.05)) == ("82%", "50%", "۱۰۵٪")
     assert display_width("أنهِ العلاقة فورًا") == 16  # kasra and tanween take no column
     assert display_width(f"{FSI}Acme{PDI}") == 4 and display_width("رابطه‌ای") == 7
 
 
-def test_fit_width_never_breaks_a_date_and_hangs_under_a_first_column() -> None:
-    fa = Lang("fa", rtl=True)
+def test_fit_width_never_breaks_a_date_and_hangs_under_a_first_column(
+        kb: partways.KnowledgeBase) -> None:
+    fa = for_kb(kb, "fa")
     day = fa.date("2026-12-22")  # ۱ دی ۱۴۰۵ (۲۲ دسامبر ۲۰۲۶)
     line = "برنامهٔ خروج: اعلام به مشتری در ۱ آذر ۱۴۰۵ (۲۲ نوامبر ۲۰۲۶) · پایان همکاری در " + day
     out = fit_width(line, 80).splitlines()
@@ -238,3 +270,36 @@ def test_batch_table_fits_the_terminal(lang: str) -> None:
     assert _words(narrow) == _words(wide)
     rows = [ln for ln in narrow.split("\n\n")[0].splitlines()[1:] if ln[:5].strip()]
     assert len(rows) == len(CASES)  # one numbered line a case, continuations indented
+
+
+def test_no_second_pair_of_brackets_after_a_persian_date() -> None:
+    fa = CliRunner().invoke(main, ["plan", str(ACME), "--lang", "fa"]).output
+    ar = CliRunner().invoke(main, ["plan", str(ACME), "--lang", "ar"]).output
+    end_fa = next(ln for ln in fa.splitlines() if "۶۹ روز" in ln)
+    assert end_fa.endswith("(۳۱ ژانویه ۲۰۲۷)؛ ۶۹ روز از اعلام تا پایان"), end_fa
+    assert "2027 (69 يومًا بين الإبلاغ والإنهاء)" in ar
+
+
+def test_a_persian_date_inside_brackets_does_not_nest_them(kb: partways.KnowledgeBase) -> None:
+    fa = for_kb(kb, "fa")
+    assert fa.date("2025-06-01", inner=True) == "۱۱ خرداد ۱۴۰۴ [۱ ژوئن ۲۰۲۵]"
+    assert for_kb(kb, "ar").date("2025-06-01", inner=True) == "1 يونيو 2025"
+    out = CliRunner().invoke(main, ["why", str(EXAMPLES / "sepehr-software-no-progress.yaml"),
+                                    "--lang", "fa"]).output
+    assert "(از: ۱۱ خرداد ۱۴۰۴ [۱ ژوئن ۲۰۲۵]، " in out
+    assert fit_width("x " * 30 + fa.date("2025-06-01", inner=True), 70).endswith(
+        "\n" + fa.date("2025-06-01", inner=True))  # never broken
+
+
+def test_typography_is_the_kbs_data(kb: partways.KnowledgeBase) -> None:
+    """Digits, separators, quotes, signs and calendar come from the KB's ``typography``
+    (engine/ names no language); a language the KB does not describe writes as Latin."""
+    assert kb.typography["fa"]["digits"] == "persian"
+    arabic_digits = dataclasses.replace(kb, typography={
+        **kb.typography, "ar": {**kb.typography["ar"], "digits": "arabic", "percent": "٪"}})
+    ar = for_kb(arabic_digits, "ar")
+    assert (ar.num(2026), ar.percent(0.5), ar.list_style) == ("٢٠٢٦", "٥٠٪", "arabic-indic")
+    assert for_kb(kb, "ar").num(2026) == "2026"
+    plain = Lang("xx")
+    assert (plain.num(1.5), plain.sep, plain.date("2026-11-16")) == \
+        ("1.5", ", ", "2026-11-16")

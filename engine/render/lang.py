@@ -1,11 +1,13 @@
 """Language-aware formatting, in one place: every renderer writes numbers, dates, lists,
 arrows, quotes and counted nouns through a :class:`Lang`.
 
-What is a word comes from the KB (its texts); what is *typography* of a language lives
-here: the list and clause separators, the arrow of a change (mirrored for a right-to-left
-language, so "before → after" still reads from the old value to the new), quotation
-marks, the digits (one choice per language: Persian digits in ``fa``, Western digits in
-``en`` and ``ar``, as the KB's own Arabic texts write them), brackets for a status.
+What is a word comes from the KB (its texts); how a language writes is KB data too: its
+direction (the manifest's ``rtl``) and its ``typography`` (list and clause separators,
+quotation marks, one choice of digits, the decimal and percent signs, the calendar; the
+shipped KB: Persian digits in ``fa``, Western digits in ``en`` and ``ar``, as the KB's own
+Arabic texts write them). Here is the machinery that applies them: the arrow of a change
+(mirrored for a right-to-left language, so "before → after" still reads from the old
+value to the new), isolates, brackets for a status, plural forms, dates.
 
 Counted nouns use ICU plural syntax inside a KB text, so the KB states the forms and the
 language's plural rules (CLDR, through Babel) pick one::
@@ -28,40 +30,54 @@ from typing import Any
 
 FSI, PDI = "\u2068", "\u2069"  # first-strong isolate, pop directional isolate
 
-_PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+_DIGITS = {"latin": str.maketrans("", ""),
+           "persian": str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"),
+           "arabic": str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")}
 _WESTERN = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 
 
 @dataclass(frozen=True)
-class _Style:
-    list_sep: str
-    clause_sep: str
-    quotes: tuple[str, str]
-    persian_digits: bool
-    decimal: str
-    solar_hijri: bool
-    percent: str  # the sign after a share: Western digits take "%", Persian digits "٪"
+class Style:
+    """How a language writes what the engine computes: the KB's ``typography`` entry for
+    the language (``kb/kb.yaml``); a language without one gets the Latin defaults."""
 
+    list_sep: str = ", "
+    clause_sep: str = "; "
+    quotes: tuple[str, str] = ("“", "”")
+    digits: str = "latin"  # latin | persian | arabic
+    decimal: str = "."
+    percent: str = "%"  # the sign after a share
+    calendar: str = "gregorian"  # gregorian | solar_hijri (with the Gregorian beside it)
 
-_LATIN = _Style(", ", "; ", ("“", "”"), False, ".", False, "%")
-_STYLES = {
-    "en": _LATIN,
-    "ar": _Style("، ", "؛ ", ("«", "»"), False, ".", False, "%"),
-    "fa": _Style("، ", "؛ ", ("«", "»"), True, "٫", True, "٪"),
-}
+    @classmethod
+    def of(cls, spec: Any) -> Style:
+        """The style a KB's ``typography`` entry describes."""
+        if not spec:
+            return cls()
+        spec = dict(spec)
+        if "quotes" in spec:
+            spec["quotes"] = tuple(spec["quotes"])
+        return cls(**spec)
 
 
 class Lang:
-    """The typography of one language; ``rtl`` comes from the KB's manifest."""
+    """The typography of one language: ``rtl`` from the KB's manifest, ``style`` from its
+    ``typography``."""
 
-    def __init__(self, code: str, rtl: bool = False) -> None:
+    def __init__(self, code: str, rtl: bool = False, style: Style | None = None) -> None:
         self.code, self.rtl = code, rtl
-        self.style = _STYLES.get(code, _LATIN)
+        self.style = style or Style()
 
     @property
     def direction(self) -> str:
         """``rtl`` or ``ltr``: which way a line, and a flow drawn for this reader, runs."""
         return "rtl" if self.rtl else "ltr"
+
+    @property
+    def list_style(self) -> str:
+        """The CSS counter style that numbers a list in the language's digits."""
+        return {"persian": "persian", "arabic": "arabic-indic"}.get(self.style.digits,
+                                                                      "decimal")
 
     @property
     def arrow(self) -> str:
@@ -102,7 +118,7 @@ class Lang:
 
     def digits(self, text: str) -> str:
         """The digits of ``text`` in the language's one choice of digits."""
-        return text.translate(_PERSIAN) if self.style.persian_digits else text
+        return text.translate(_DIGITS.get(self.style.digits, _DIGITS["latin"]))
 
     def num(self, value: Any) -> str:
         """A number as the language writes it (other values as they are)."""
@@ -120,16 +136,18 @@ class Lang:
         """A share (``0.82``) as a whole percentage in the language's digits and sign."""
         return f"{self.num(round(share * 100))}{self.style.percent}"
 
-    def date(self, day: dt.date | str | None) -> str:
+    def date(self, day: dt.date | str | None, inner: bool = False) -> str:
         """A date for the reader: localised month names; Solar Hijri first in Persian,
-        with the Gregorian date beside it."""
+        with the Gregorian date beside it in brackets (square ones when the date itself
+        stands ``inner`` round brackets, so they never nest)."""
         if day is None:
             return "—"
         if isinstance(day, str):
             day = dt.date.fromisoformat(day)
         greg = _gregorian(day, self.code)
-        if self.style.solar_hijri:
-            return f"{self.digits(_solar_hijri(day))} ({self.digits(greg)})"
+        if self.style.calendar == "solar_hijri":
+            o, c = "[]" if inner else "()"
+            return f"{self.digits(_solar_hijri(day))} {o}{self.digits(greg)}{c}"
         return greg
 
     def plural(self, text: str, **args: Any) -> str:
@@ -148,13 +166,17 @@ class Lang:
 
 
 @cache
-def lang_of(code: str, rtl: bool = False) -> Lang:
-    return Lang(code, rtl)
+def lang_of(code: str, rtl: bool = False, style: Style | None = None) -> Lang:
+    return Lang(code, rtl, style)
 
 
 def for_kb(kb: Any, code: str) -> Lang:
     """The :class:`Lang` of ``code`` in ``kb`` (right to left as its manifest says)."""
-    return lang_of(code, code in kb.rtl)
+    return lang_of(code, code in kb.rtl, _style(kb, code))
+
+
+def _style(kb: Any, code: str) -> Style:
+    return Style.of((getattr(kb, "typography", None) or {}).get(code))
 
 
 def is_iso_date(text: str) -> bool:
@@ -309,8 +331,8 @@ _HANG = re.compile(r"^(\s*(?:[•–·▶✓✗→←-]\s|\[[ x]\]\s|[0-9۰-۹]+
 _COLUMN = re.compile(r"^(\s*\S(?:.*?\S)?\s{2,})(?=\S)")
 # a date as Lang.date writes it (day, month name, year; in Persian the Gregorian date in
 # brackets after it): never broken across lines
-_DATE = re.compile(r"[0-9۰-۹]{1,2} [^\s\d()،,]+ [0-9۰-۹]{4}"
-                   r"(?: \([0-9۰-۹]{1,2} [^\s\d()،,]+ [0-9۰-۹]{4}\))?")
+_DATE = re.compile(r"[0-9۰-۹]{1,2} [^\s\d()\[\]،,]+ [0-9۰-۹]{4}"
+                   r"(?: [(\[][0-9۰-۹]{1,2} [^\s\d()\[\]،,]+ [0-9۰-۹]{4}[)\]])?")
 _GLUE = "\x00"  # stands for a space that must not break while a line is wrapped
 
 
