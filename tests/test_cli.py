@@ -52,7 +52,8 @@ def test_assess_json_matches_contract(tmp_path: Path) -> None:
     data = json.loads(result.output)
     assert data["decision"] == "terminate_now"
     assert data["plan"]["notify_on"] == "2026-11-03"
-    assert data["plan"]["end_on"] == "2026-12-03"  # recurring: 30 days' notice
+    # no contract and an urgent end: a week after telling, not a month (exit.end.urgent_no_contract)
+    assert data["plan"]["end_on"] == "2026-11-10"
     assert [s["id"] for s in data["signals"]] == ["verbal_abuse"]
     step_ids = {s["id"] for s in data["plan"]["steps"]}
     assert "no_referral" in step_ids and "refer_alternative" not in step_ids

@@ -192,9 +192,10 @@ def test_paid_work_due_later_moves_the_end(assess_data: Any) -> None:
 
 @pytest.mark.parametrize(("base", "extra", "deliver_on"), [
     # urgent exit: paid work due after the end is finished or handed over by the end
+    # (no contract: the end is a week after telling, exit.end.urgent_no_contract)
     (ABUSE, {"relationship": {"recurring": True},
              "deliverables": [{"name": "Site", "paid": True, "due": "2027-03-01"}]},
-     "2026-12-03"),
+     "2026-11-10"),
     # the contract expires first: the same
     (LATE, {"contract": {"ends": "2026-11-21", "termination_clause": True, "notice_days": 30},
             "deliverables": [{"name": "Site", "paid": True, "due": "2027-01-01"}]},
