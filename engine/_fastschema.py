@@ -21,6 +21,8 @@ import re
 from collections.abc import Callable, Mapping, Sized
 from typing import Any
 
+from .expr import all_of
+
 Check = Callable[[Any], bool]
 
 _IGNORED = frozenset({"$schema", "$id", "$comment", "title", "description", "examples",
@@ -94,15 +96,7 @@ def _bounded(ok: Callable[[Any, Any], bool], bound: Any) -> Check:
 
 
 def _all(checks: list[Check]) -> Check:
-    if not checks:
-        return _true
-    if len(checks) == 1:
-        return checks[0]
-    if len(checks) == 2:
-        a, b = checks
-        return lambda d: a(d) and b(d)
-    seq = tuple(checks)
-    return lambda d: all(c(d) for c in seq)
+    return all_of(checks, _true)
 
 
 def _strings(values: Any) -> frozenset[str]:

@@ -35,14 +35,13 @@ from .expr import (
     AnyOf,
     Cond,
     Const,
-    Op,
-    Param,
     Ref,
     Test,
-    always,
     compare,
+    cond_test,
+    conds_test,
     evaluate,
-    fact_test,
+    known_operand,
     normalize_number,
 )
 from .facts import Fact, FactBase
@@ -52,60 +51,19 @@ from .knowledge import KnowledgeBase, Rule
 Env = dict[str, Fact]
 Alpha = Callable[[Fact], bool]
 Join = Callable[[Fact, Env], bool]
+Concluder = Callable[[Env, Sequence[tuple[str, str]]], Fact]
 
 
 # ----------------------------------------------------------------------------- tests
-
-
-def _operand(expr: Any, params: Mapping[str, Any]) -> tuple[bool, Any]:
-    """``(True, value)`` when ``expr`` is known at compile time, else ``(False, None)``."""
-    if isinstance(expr, Const):
-        return True, expr.value
-    if isinstance(expr, Param):
-        return True, params.get(expr.name, MISSING)
-    if isinstance(expr, Op) and not _has_ref(expr):
-        return True, evaluate(expr, params, lambda ref: MISSING)
-    return False, None
-
-
-def _has_ref(expr: Any) -> bool:
-    if isinstance(expr, Ref):
-        return True
-    return isinstance(expr, Op) and any(_has_ref(a) for a in expr.args)
-
-
-def _alpha(conds: Sequence[Cond], params: Mapping[str, Any]) -> Alpha:
-    tests = [_alpha_one(c, params) for c in conds]
-    if not tests:
-        return always
-    if len(tests) == 1:
-        return tests[0]
-    if len(tests) == 2:
-        a, b = tests
-        return lambda f: a(f) and b(f)
-    seq = tuple(tests)
-    return lambda f: all(t(f) for t in seq)
-
-
-def _alpha_one(c: Cond, params: Mapping[str, Any]) -> Alpha:
-    if isinstance(c, AnyOf):
-        options = tuple(_alpha(o, params) for o in c.options)
-        return lambda f: any(o(f) for o in options)
-    if c.op == "in":
-        assert isinstance(c.operand, Const)
-        return fact_test(c.field, "in", c.operand.value)
-    known, value = _operand(c.operand, params)
-    assert known
-    return fact_test(c.field, c.op, value)
 
 
 def _join_one(c: Cond, params: Mapping[str, Any]) -> Join:
     if isinstance(c, AnyOf):
         options = tuple(tuple(_join_one(x, params) for x in o) for o in c.options)
         return lambda f, env: any(all(t(f, env) for t in o) for o in options)
-    known, _ = _operand(c.operand, params)
+    known, _ = known_operand(c.operand, params)
     if known or c.op == "in":
-        alpha = _alpha_one(c, params)
+        alpha = cond_test(c, params)
         return lambda f, env: alpha(f)
     fld, op, expr = c.field, c.op, c.operand
     if isinstance(expr, Ref):
@@ -125,35 +83,36 @@ def _join_one(c: Cond, params: Mapping[str, Any]) -> Join:
 def _fact_only(c: Cond, params: Mapping[str, Any]) -> bool:
     if isinstance(c, AnyOf):
         return all(_fact_only(x, params) for o in c.options for x in o)
-    return c.op == "in" or _operand(c.operand, params)[0]
+    return c.op == "in" or known_operand(c.operand, params)[0]
 
 
 # ----------------------------------------------------------------------------- conclusions
 
 
-def _concluder(kb: KnowledgeBase, rule: Rule, params: Mapping[str, Any]
-               ) -> Callable[[Env], Fact]:
+def concluder(kb: KnowledgeBase, rule: Rule, params: Mapping[str, Any]
+               ) -> Concluder:
     """:func:`~partways.inference.conclude` for one rule, its ``then`` compiled: constants
     and parameters computed once, references read directly (same fields, same id)."""
     getters: list[tuple[str, bool, Any]] = []  # (field, constant?, value or getter)
     for key, expr in rule.then.items():
-        known, value = _operand(expr, params) if not isinstance(expr, Ref) else (False, None)
+        known, value = known_operand(expr, params) if not isinstance(expr, Ref) else (False, None)
         if known:
             getters.append((key, True, normalize_number(value)))
         elif isinstance(expr, Ref):
             getters.append((key, False, _ref_getter(expr.alias, expr.field)))
         else:
             getters.append((key, False, _expr_getter(expr, params)))
-    positives = [_alias(p, i) for i, p in enumerate(rule.when) if not p.negated]
     then_fact = rule.then_fact
 
-    def conclude(matched: Env) -> Fact:
+    def conclude(matched: Env, premises: Sequence[tuple[str, str]]) -> Fact:
+        """The conclusion of ``matched`` (the positive aliases in pattern order, whose
+        ``premises`` are their (alias, fact id))."""
         fields: dict[str, Any] = {}
         for key, constant, get in getters:
             value = get if constant else normalize_number(get(matched))
             if value is not MISSING and value is not None:
                 fields[key] = value
-        premise_ids = [matched[a]["id"] for a in positives if a in matched]
+        premise_ids = [fid for _, fid in premises]
         return {"fact": then_fact, "id": conclusion_id(kb, rule, premise_ids, fields),
                 **fields}
 
@@ -187,7 +146,7 @@ class _Memory:
     optionally indexed on one field for equality joins (the contents live in a
     :class:`_Store`, one per run, at ``slot``)."""
 
-    __slots__ = ("alpha", "key", "slot", "tests", "users")
+    __slots__ = ("alpha", "calls", "key", "slot", "tests", "users")
 
     def __init__(self, alpha: Alpha, key: str | None, slot: int,
                  tests: Sequence[Alpha] = ()) -> None:
@@ -196,6 +155,8 @@ class _Memory:
         self.slot = slot
         self.tests = tuple(tests)  # ``alpha``'s tests, one per condition (all must hold)
         self.users: list[tuple[_Rule, int]] = []
+        # ``users`` by stratum, with the generated matcher of each (None: _Run.join)
+        self.calls: dict[int, list[tuple[Matcher | None, _Rule, int]]] = {}
 
 
 Item = tuple[int, Fact]
@@ -274,7 +235,7 @@ class _Rule:
     __slots__ = ("conclude", "level", "matchers", "rule", "steps")
 
     def __init__(self, rule: Rule, level: int, steps: list[_Step],
-                 conclude: Callable[[Env], Fact]) -> None:
+                 conclude: Concluder) -> None:
         self.rule = rule
         self.level = level
         self.steps = steps
@@ -341,8 +302,8 @@ class CompiledRules:
                 signature = (p.fact, _signature(alpha_conds, params), key)
                 memory = shared.get(signature) if signature[1] is not None else None
                 if memory is None:
-                    memory = _Memory(_alpha(alpha_conds, params), key, len(self.memories),
-                                     [_alpha_one(c, params) for c in alpha_conds])
+                    memory = _Memory(conds_test(alpha_conds, params), key, len(self.memories),
+                                     [cond_test(c, params) for c in alpha_conds])
                     self.memories.append(memory)
                     if signature[1] is not None:
                         shared[signature] = memory
@@ -358,14 +319,18 @@ class CompiledRules:
                     key_ref = key_test.operand
                     key_of = _key_getter(key_ref.alias, key_ref.field)
                 steps.append(_Step(alias, p.negated, memory, join, key_of, join_conds, key_ref))
-            compiled = _Rule(r, strata[r.id], steps, _concluder(kb, r, params))
+            compiled = _Rule(r, strata[r.id], steps, concluder(kb, r, params))
             for j, step in enumerate(steps):
                 if not step.negated:
                     step.memory.users.append((compiled, j))
             self.rules.append(compiled)
         self.dispatch = {t: _dispatch(entries) for t, entries in by_type.items()}
         _generate(self.rules)
-        _generate_alpha(self.dispatch.values())
+        _generateconds_test(self.dispatch.values())
+        for memory in self.memories:
+            for rule, j in memory.users:
+                match = rule.matchers[j] if rule.matchers is not None else None
+                memory.calls.setdefault(rule.level, []).append((match, rule, j))
         self._template: tuple[tuple[int, ...], tuple[Fact, ...], _Store] | None = None
         self.levels = sorted({r.level for r in self.rules})
 
@@ -385,6 +350,10 @@ class CompiledRules:
         return hit[2].copy(), len(static)
 
 
+def _fact_id(fact: Fact) -> str:
+    return str(fact["id"])
+
+
 def _key_getter(alias: str, fld: str) -> Callable[[Env], Any]:
     return lambda env: env[alias].get(fld, MISSING)
 
@@ -395,7 +364,7 @@ def _signature(conds: Sequence[Cond], params: Mapping[str, Any]) -> Any:
         if isinstance(c, AnyOf):
             return ("any", tuple(tuple(one(x) for x in o) for o in c.options))
         value = c.operand.value if c.op == "in" and isinstance(c.operand, Const) \
-            else _operand(c.operand, params)[1]
+            else known_operand(c.operand, params)[1]
         return (c.field, c.op, type(value).__name__, value if value is not MISSING else "$")
 
     sig = tuple(one(c) for c in conds)
@@ -464,7 +433,7 @@ def _generate(rules: Sequence[_Rule]) -> None:
         rule.matchers = {pin: ns[name] for pin, name in names.items()}
 
 
-def _generate_alpha(dispatches: Iterable[_Dispatch]) -> None:
+def _generateconds_test(dispatches: Iterable[_Dispatch]) -> None:
     """Give each dispatch its routes: for every list of memories a fact can be offered
     (a dispatch value's, then the rest; or the rest alone), a generated function that
     tests the fact against each memory in order, its tests written out one after the
@@ -573,10 +542,14 @@ class _Run:
         self.cap = rules.kb.max_firings
         # The KB's table rows are the same objects in every case: their alpha memories
         # are filled once (a template copied per run), then the case's own facts go in.
-        static = tuple(f for f in fb.facts.values() if fb.static.get(f["id"]))
-        self.store, self.seq = rules.template(static, self)
-        for fact in sorted((f for f in fb.facts.values() if not fb.static.get(f["id"])),
-                           key=lambda f: f["id"]):
+        is_static = fb.static
+        static: list[Fact] = []
+        own: list[Fact] = []
+        for f in fb.facts.values():
+            (static if f["id"] in is_static and is_static[f["id"]] else own).append(f)
+        self.store, self.seq = rules.template(tuple(static), self)
+        own.sort(key=_fact_id)
+        for fact in own:
             self.add(fact)
 
     def add(self, fact: Fact) -> tuple[int, list[_Memory]]:
@@ -611,12 +584,11 @@ class _Run:
                 seq, fact, taken = queue[i]
                 i += 1
                 for memory in taken:
-                    for rule, j in memory.users:
-                        if rule.level == level:
-                            if rule.matchers is not None:
-                                rule.matchers[j](self, fact, seq)
-                            else:
-                                self.join(rule, 0, {}, j, fact, seq)
+                    for match, rule, j in memory.calls.get(level, ()):
+                        if match is not None:
+                            match(self, fact, seq)
+                        else:
+                            self.join(rule, 0, {}, j, fact, seq)
 
     def join(self, rule: _Rule, k: int, env: Env, pin: int, pinned: Fact | None,
              bound: int) -> None:
@@ -664,8 +636,9 @@ class _Run:
         if len(trace.firings) >= self.cap:
             raise InferenceError(f"more than {self.cap} rule firings for one case: the "
                                  "knowledge base is probably looping (see 'partways kb lint')")
-        fact = rule.conclude(matched)
-        if record(trace, rule.rule, matched, fact, rule.level):
+        premises = tuple([(alias, f["id"]) for alias, f in matched.items()])
+        fact = rule.conclude(matched, premises)
+        if record(trace, rule.rule, matched, fact, rule.level, premises):
             seq, taken = self.add(fact)
             if taken:
                 self.queue.append((seq, fact, taken))

@@ -4,15 +4,16 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import KBError, Source
 
 OPS = ("eq", "neq", "lt", "lte", "gt", "gte", "in")
 ARITH = ("add", "sub", "mul", "div", "min", "max", "neg", "coalesce")
 MISSING: Any = object()
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -273,6 +274,57 @@ def fact_test(fld: str, op: str, v: Any) -> FactTest:
             return lambda f: _num(f.get(fld)) and f[fld] > v
         return lambda f: _num(f.get(fld)) and f[fld] >= v
     return lambda f: compare(f.get(fld, MISSING), op, v)
+
+
+def known_operand(expr: Any, params: Mapping[str, Any]) -> tuple[bool, Any]:
+    """``(True, value)`` when ``expr`` is known at compile time, else ``(False, None)``."""
+    if isinstance(expr, Const):
+        return True, expr.value
+    if isinstance(expr, Param):
+        return True, params.get(expr.name, MISSING)
+    if isinstance(expr, Op) and not has_ref(expr):
+        return True, evaluate(expr, params, lambda ref: MISSING)
+    return False, None
+
+
+def has_ref(expr: Any) -> bool:
+    if isinstance(expr, Ref):
+        return True
+    return isinstance(expr, Op) and any(has_ref(a) for a in expr.args)
+
+
+def conds_test(conds: Sequence[Cond], params: Mapping[str, Any]) -> FactTest:
+    """``conds`` (tests on a fact alone, given ``params``) as one test: all must hold."""
+    return all_of([cond_test(c, params) for c in conds], always)
+
+
+def all_of(tests: Sequence[Callable[[T], bool]], empty: Callable[[T], bool]
+           ) -> Callable[[T], bool]:
+    """One test that holds when every one of ``tests`` does (``empty`` when there are
+    none), without a loop for one or two."""
+    if not tests:
+        return empty
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        a, b = tests
+        return lambda x: a(x) and b(x)
+    seq = tuple(tests)
+    return lambda x: all(t(x) for t in seq)
+
+
+def cond_test(c: Cond, params: Mapping[str, Any]) -> FactTest:
+    """One condition on a fact alone (its operand known, given ``params``) as a test: the
+    same answer as :func:`holds`."""
+    if isinstance(c, AnyOf):
+        options = tuple(conds_test(o, params) for o in c.options)
+        return lambda f: any(o(f) for o in options)
+    if c.op == "in":
+        assert isinstance(c.operand, Const)
+        return fact_test(c.field, "in", c.operand.value)
+    known, value = known_operand(c.operand, params)
+    assert known
+    return fact_test(c.field, c.op, value)
 
 
 def _num(value: Any) -> bool:

@@ -15,12 +15,13 @@ from .expr import (
     AnyOf,
     Cond,
     Const,
+    FactTest,
     Op,
     Param,
     Ref,
     Test,
+    conds_test,
     evaluate,
-    holds,
     normalize_number,
     params_of,
     refs_of,
@@ -30,7 +31,9 @@ from .knowledge import KnowledgeBase, Pattern, Rule
 
 if TYPE_CHECKING:
     from ._durable import DurableProgram
-    from .compiled import CompiledRules
+    from .compiled import CompiledRules, Concluder
+
+    _Concluding = tuple[Rule, Concluder, tuple[str, ...], int]
 
 STRATUM = "$stratum"
 _PARAMS_ALIAS = "params__"
@@ -105,11 +108,29 @@ class Program:
         if hit is None:
             from .compiled import CompiledRules
 
-            if sum(1 for k in self.backends if k != "durable") >= 32:  # many policies: bound it
-                for k in [k for k in self.backends if k != "durable"]:
-                    del self.backends[k]
-            hit = self.backends[key] = CompiledRules(self.kb, self.strata, params)
+            hit = self._cache(key, CompiledRules(self.kb, self.strata, params))
         return hit
+
+    def conclusions(self, params: Mapping[str, Any]) -> Mapping[str, _Concluding]:
+        """Per rule id: the rule, its ``then`` compiled for ``params`` (as the Python
+        backend concludes), its positive aliases and its stratum; for the durable path."""
+        key = ("conclude", tuple(sorted(params.items())))
+        hit = self.backends.get(key)
+        if hit is None:
+            from .compiled import concluder
+
+            hit = self._cache(key, {r.id: (r, concluder(self.kb, r, params),
+                                           tuple(_alias(p, i) for i, p in enumerate(r.when)
+                                                 if not p.negated), self.strata[r.id])
+                                    for r in self.kb.rules})
+        return hit
+
+    def _cache(self, key: Any, value: Any) -> Any:
+        if sum(1 for k in self.backends if k != "durable") >= 32:  # many policies: bound it
+            for k in [k for k in self.backends if k != "durable"]:
+                del self.backends[k]
+        self.backends[key] = value
+        return value
 
 
 def stratify(rules: Sequence[Rule]) -> dict[str, int]:
@@ -207,10 +228,6 @@ def _constant(c: Cond) -> bool:
     return not refs_of(c) and not params_of(c)
 
 
-def _no_refs(ref: Ref) -> Any:
-    return MISSING
-
-
 @dataclass(frozen=True)
 class _AlphaIndex:
     """A fact type's patterns, indexed by the field most of them test for equality."""
@@ -218,6 +235,9 @@ class _AlphaIndex:
     field: str | None
     by_value: Mapping[Any, tuple[tuple[Cond, ...], ...]]
     rest: tuple[tuple[Cond, ...], ...]
+    # the same patterns' tests compiled (conds_test), for matches_some_pattern
+    tests_by_value: Mapping[Any, tuple[FactTest, ...]]
+    tests_rest: tuple[FactTest, ...]
 
     @staticmethod
     def build(patterns: Sequence[tuple[Cond, ...]]) -> _AlphaIndex:
@@ -236,7 +256,9 @@ class _AlphaIndex:
                 rest.append(conds)
             else:
                 by_value.setdefault(value, []).append(conds)
-        return _AlphaIndex(key, {k: tuple(v) for k, v in by_value.items()}, tuple(rest))
+        return _AlphaIndex(key, {k: tuple(v) for k, v in by_value.items()}, tuple(rest),
+                           {k: tuple(conds_test(c, {}) for c in v) for k, v in by_value.items()},
+                           tuple(conds_test(c, {}) for c in rest))
 
     def candidates(self, fact: Fact) -> tuple[tuple[Cond, ...], ...]:
         if self.field is None:
@@ -245,14 +267,21 @@ class _AlphaIndex:
         hit = self.by_value.get(value, ()) if isinstance(value, (str, int)) else ()
         return hit + self.rest
 
+    def tests(self, fact: Fact) -> tuple[FactTest, ...]:
+        """The compiled tests of :meth:`candidates`."""
+        if self.field is None:
+            return self.tests_rest
+        value = fact.get(self.field, MISSING)
+        hit = self.tests_by_value.get(value, ()) if isinstance(value, (str, int)) else ()
+        return hit + self.tests_rest
+
 
 def matches_some_pattern(program: Program, fact: Fact) -> bool:
     """Whether any rule pattern's own (join-free) tests accept ``fact``."""
     index = program.alpha_index.get(fact["fact"])
     if index is None:
         return False
-    return any(all(holds(c, fact, {}, _no_refs) for c in conds)
-               for conds in index.candidates(fact))
+    return any(test(fact) for test in index.tests(fact))
 
 
 def _admitted(program: Program, fb: FactBase) -> tuple[list[Fact], list[Fact]]:
@@ -467,14 +496,16 @@ def conclude(kb: KnowledgeBase, rule: Rule, matched: Mapping[str, Fact],
 
 
 def record(trace: Trace, rule: Rule, matched: Mapping[str, Fact], fact: Fact,
-           stratum: int) -> bool:
+           stratum: int, premises: tuple[tuple[str, str], ...] | None = None) -> bool:
     """Add a firing to ``trace``; return whether its conclusion is a new fact.
 
     A rule with a ``key`` concludes one fact per key: a later firing for the same key joins
     the existing fact (its premises become more support) instead of adding a duplicate.
+    ``premises``, when the caller has them: (alias, fact id) of each positive pattern.
     """
-    premises = tuple((_alias(p, i), matched[_alias(p, i)]["id"])
-                     for i, p in enumerate(rule.when) if not p.negated)
+    if premises is None:
+        premises = tuple((_alias(p, i), matched[_alias(p, i)]["id"])
+                         for i, p in enumerate(rule.when) if not p.negated)
     existing = trace.facts.get(fact["id"])
     if existing is not None:
         if not rule.key:
@@ -559,19 +590,23 @@ def run_python(program: Program, fb: FactBase) -> Trace:
 def run_durable(program: Program, fb: FactBase) -> Trace:
     """Evaluate one case's facts with durable_rules and return the trace of every firing."""
     kb = program.kb
-    rules = {r.id: r for r in kb.rules}
     trace = Trace(facts=dict(fb.facts), firings=[], params=dict(fb.params),
                   support=dict(fb.support))
     cap = kb.max_firings
+    concluding = program.conclusions(fb.params)
 
     def dispatch(rule_id: str, matched: Mapping[str, Fact]) -> list[Fact]:
         if len(trace.firings) >= cap:
             raise InferenceError(f"more than {cap} rule firings for one case: the knowledge "
                                  "base is probably looping (see 'partways kb lint')")
-        rule = rules[rule_id]
-        clean = {a: {k: v for k, v in f.items() if k != "sid"} for a, f in matched.items()}
-        fact = conclude(kb, rule, clean, trace.params)
-        if not record(trace, rule, clean, fact, program.strata[rule_id]):
+        rule, conclude_, positives, stratum = concluding[rule_id]
+        clean = {}
+        for alias, f in matched.items():
+            clean[alias] = copy = dict(f)
+            copy.pop("sid", None)
+        premises = tuple([(alias, clean[alias]["id"]) for alias in positives])
+        fact = conclude_(clean, premises)
+        if not record(trace, rule, clean, fact, stratum, premises):
             return []
         # A copy: durable adds the session id to what it is given, which must not leak
         # into the trace (the graph and the JSON would then differ from run to run).

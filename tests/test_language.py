@@ -25,9 +25,39 @@ from _paths import EXAMPLES
 @pytest.mark.parametrize("path", CASES, ids=[p.name for p in CASES])
 def test_no_english_in_any_output(path: Path, lang: str) -> None:
     allowed = case_words(path)
-    found = {cmd: leaks(text, allowed) for cmd, text in outputs(path, lang).items()}
+    texts = outputs(path, lang)
+    found = {cmd: leaks(text, allowed) for cmd, text in texts.items()}
     found = {cmd: words for cmd, words in found.items() if words}
     assert not found, f"English words in {lang} output: {found}"
+    if lang == "fa":  # one choice of digits: Persian, but in the case's own words and codes
+        mixed = {cmd: lines for cmd, text in texts.items()
+                 if (lines := latin_digits(text, allowed))}
+        assert not mixed, f"Latin digits in Persian output: {mixed}"
+
+
+_ISOLATED = re.compile(f"{FSI}[^{PDI}]*{PDI}")
+_CODE = re.compile(r"(?<![\w-])(?:[A-Z]{2,6}-\d+|S\d+)(?![\w-])")
+
+
+def latin_digits(text: str, case_words: set[str]) -> list[str]:
+    """The lines of ``text`` with a Western digit outside an isolated value, a citation
+    code (SIG-01, S4) or a word of the case itself."""
+    numbered = sorted((w for w in case_words if any(c.isdigit() for c in w) and len(w) > 1),
+                      key=len, reverse=True)
+    out = []
+    for line in text.splitlines():
+        bare = _CODE.sub(" ", _ISOLATED.sub(" ", line))
+        for w in numbered:
+            bare = bare.replace(w, " ")
+        if any("0" <= c <= "9" for c in bare):
+            out.append(line)
+    return out
+
+
+def test_the_digit_check_finds_latin_digits() -> None:
+    assert latin_digits("  1. پرچم قرمز (SIG-01، S4)\n  ۲. «⁨Brand book v2⁩»", set()) == \
+        ["  1. پرچم قرمز (SIG-01، S4)"]
+    assert latin_digits("مشتری: Studio 54", {"Studio", "54"}) == []
 
 
 def test_the_leak_check_finds_english() -> None:
@@ -238,3 +268,22 @@ def test_batch_table_fits_the_terminal(lang: str) -> None:
     assert _words(narrow) == _words(wide)
     rows = [ln for ln in narrow.split("\n\n")[0].splitlines()[1:] if ln[:5].strip()]
     assert len(rows) == len(CASES)  # one numbered line a case, continuations indented
+
+
+def test_no_second_pair_of_brackets_after_a_persian_date() -> None:
+    fa = CliRunner().invoke(main, ["plan", str(ACME), "--lang", "fa"]).output
+    ar = CliRunner().invoke(main, ["plan", str(ACME), "--lang", "ar"]).output
+    end_fa = next(ln for ln in fa.splitlines() if "۶۹ روز" in ln)
+    assert end_fa.endswith("(۳۱ ژانویه ۲۰۲۷)؛ ۶۹ روز از اعلام تا پایان"), end_fa
+    assert "2027 (69 يومًا بين الإبلاغ والإنهاء)" in ar
+
+
+def test_a_persian_date_inside_brackets_does_not_nest_them() -> None:
+    fa = Lang("fa", rtl=True)
+    assert fa.date("2025-06-01", inner=True) == "۱۱ خرداد ۱۴۰۴ [۱ ژوئن ۲۰۲۵]"
+    assert Lang("ar", rtl=True).date("2025-06-01", inner=True) == "1 يونيو 2025"
+    out = CliRunner().invoke(main, ["why", str(EXAMPLES / "sepehr-software-no-progress.yaml"),
+                                    "--lang", "fa"]).output
+    assert "(از: ۱۱ خرداد ۱۴۰۴ [۱ ژوئن ۲۰۲۵]، " in out
+    assert fit_width("x " * 30 + fa.date("2025-06-01", inner=True), 70).endswith(
+        "\n" + fa.date("2025-06-01", inner=True))  # never broken

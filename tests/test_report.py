@@ -115,6 +115,7 @@ _PROBE = """<script>
     svgWidth: svg ? svg.getBoundingClientRect().width : 0,
     frameWidth: svg ? svg.parentNode.getBoundingClientRect().width : 0,
     bodyWidth: document.body.getBoundingClientRect().width,
+    olStyle: getComputedStyle(document.querySelector("ol")).listStyleType,
     text: document.body.innerText
   }));
 })();
@@ -157,6 +158,8 @@ def test_report_in_headless_chromium(tmp_path: Path, kb: partways.KnowledgeBase,
     assert data["decision_title"] in probe["text"]
     assert abuse.client in probe["text"]
     assert kb.ui_text("report_explanation", lang) in probe["text"]
+    # numbered lists count in the language's digits (Persian digits in Persian)
+    assert probe["olStyle"] == ("persian" if lang == "fa" else "decimal")
     if lang == "fa":
         assert probe["direction"] == "rtl"
         # the heading hugs the right edge, as Persian reads

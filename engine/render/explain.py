@@ -712,7 +712,7 @@ def _supports(w: _Words, group: list[Support], depth: int, lines: list[Line],
                 _premise(w, p, depth, lines, seen, context)
         context = context | common
     for k, (sid, sups) in enumerate(by_subject.items(), 1):
-        bullet = f"{k}. " if numbered else "– "
+        bullet = f"{w.lx.num(k)}. " if numbered else "– "
         negs: list[Premise] = []
         extra: list[Premise] = []
         keys: set[tuple[Any, ...]] = set()
@@ -746,11 +746,11 @@ def _premise(w: _Words, p: Premise, depth: int, lines: list[Line], seen: set[str
     ft = w.kb.fact_types.get(p.fact_type)
     if ft is not None and ft.table:
         return  # knowledge, not case: the rule's title says what it pairs
-    _leaf(w, d, p, depth, lines, "")
+    _leaf(w, d, p, depth, lines, "", seen)
 
 
 def _leaf(w: _Words, d: Derivation | None, p: Premise | None, depth: int,
-          lines: list[Line], bullet: str) -> None:
+          lines: list[Line], bullet: str, seen: set[str] | None = None) -> None:
     """A measure with what it counted, or a case record with its tested values."""
     fact = d.fact if d is not None else (p.fact if p is not None else None)
     if fact is None:
@@ -765,9 +765,16 @@ def _leaf(w: _Words, d: Derivation | None, p: Premise | None, depth: int,
     if not text:
         text = w.title(fact) if fact.type == "metric" else describe(w, fact)
     counted = d.evidence if d is not None else ()
-    lines.append((depth, f"{bullet}{text}" + (":" if counted else "")))
-    for e in counted:
+    # each record once in the whole answer: a second measure of the same records (demands
+    # you cannot meet, and those of them pushed with pressure) says they are the same
+    fresh = [e for e in counted if seen is None or e.fact.id not in seen]
+    lines.append((depth, f"{bullet}{text}" + (":" if fresh else "")))
+    for e in fresh:
+        if seen is not None:
+            seen.add(e.fact.id)
         lines.append((depth + 1, f"– {describe(w, e.fact)}"))
+    if len(fresh) < len(counted):
+        lines.append((depth + 1, w.ui("explain_same_records", n=len(counted) - len(fresh))))
 
 
 def _negations(w: _Words, negs: list[Premise], depth: int, lines: list[Line],
@@ -1195,7 +1202,7 @@ def render_what_if(kb: KnowledgeBase, wi: WhatIf, lang: str = "en") -> str:
     lines = [w.ui("explain_what_if_title"),
              f"{w.lx.isolate(a.client)} — {w.ui('as_of')} {w.lx.date(a.case.as_of)}",
              w.ui("explain_changes_made")]
-    lines += [f"  {i}. {describe_edit(kb, e, lang)}" for i, e in enumerate(wi.edits, 1)]
+    lines += [f"  {w.lx.num(i)}. {describe_edit(kb, e, lang)}" for i, e in enumerate(wi.edits, 1)]
     lines.append("")
     lines += _diff_lines(w, wi.diff, "")
     return "\n".join(lines) + "\n"

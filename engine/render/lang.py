@@ -64,6 +64,11 @@ class Lang:
         return "rtl" if self.rtl else "ltr"
 
     @property
+    def list_style(self) -> str:
+        """The CSS counter style that numbers a list in the language's digits."""
+        return "persian" if self.style.persian_digits else "decimal"
+
+    @property
     def arrow(self) -> str:
         """From the old to the new: points along the reading direction."""
         return "←" if self.rtl else "→"
@@ -129,16 +134,18 @@ class Lang:
             return f"{self.num(round(value * 100, 1))}{self.style.percent}"
         return self.num(value)
 
-    def date(self, day: dt.date | str | None) -> str:
+    def date(self, day: dt.date | str | None, inner: bool = False) -> str:
         """A date for the reader: localised month names; Solar Hijri first in Persian,
-        with the Gregorian date beside it."""
+        with the Gregorian date beside it in brackets (square ones when the date itself
+        stands ``inner`` round brackets, so they never nest)."""
         if day is None:
             return "—"
         if isinstance(day, str):
             day = dt.date.fromisoformat(day)
         greg = _gregorian(day, self.code)
         if self.style.solar_hijri:
-            return f"{self.digits(_solar_hijri(day))} ({self.digits(greg)})"
+            o, c = "[]" if inner else "()"
+            return f"{self.digits(_solar_hijri(day))} {o}{self.digits(greg)}{c}"
         return greg
 
     def plural(self, text: str, **args: Any) -> str:
@@ -332,8 +339,8 @@ _HANG = re.compile(r"^(\s*(?:[•–·▶✓✗→←-]\s|\[[ x]\]\s|[0-9۰-۹]+
 _COLUMN = re.compile(r"^(\s*\S(?:.*?\S)?\s{2,})(?=\S)")
 # a date as Lang.date writes it (day, month name, year; in Persian the Gregorian date in
 # brackets after it): never broken across lines
-_DATE = re.compile(r"[0-9۰-۹]{1,2} [^\s\d()،,]+ [0-9۰-۹]{4}"
-                   r"(?: \([0-9۰-۹]{1,2} [^\s\d()،,]+ [0-9۰-۹]{4}\))?")
+_DATE = re.compile(r"[0-9۰-۹]{1,2} [^\s\d()\[\]،,]+ [0-9۰-۹]{4}"
+                   r"(?: [(\[][0-9۰-۹]{1,2} [^\s\d()\[\]،,]+ [0-9۰-۹]{4}[)\]])?")
 _GLUE = "\x00"  # stands for a space that must not break while a line is wrapped
 
 

@@ -179,7 +179,10 @@ def _header(a: Assessment, lang: str) -> tuple[str, str]:
     notify = lx.date(a.plan.notify_on)
     end = lx.date(a.plan.end_on)
     days = span_days(a)
-    span = f" ({lx.format(ui('exit_notice_days', lang), n=days)})" if days is not None else ""
+    span = lx.format(ui("exit_notice_days", lang), n=days) if days is not None else ""
+    if span:  # after a date that already ends in brackets (the Gregorian date beside the
+        # Solar Hijri one), a clause of its own rather than a second pair of brackets
+        span = f"{lx.semi}{span}" if end.endswith(")") else f" ({span})"
     return (f"{ui('exit_notify_on', lang)}: {notify}",
             f"{ui('exit_end_on', lang)}: {end}{span}")
 

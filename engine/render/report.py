@@ -107,7 +107,7 @@ def render_html(a: Assessment, lang: str = "en", *, graph: bool = True) -> str:
         decision_advice=kb.text(dconcept.advice, lang) if dconcept and dconcept.advice else "",
         reason=data["reason"], signals=signals, steps=steps, plan=plan,
         explanation=explanation, summary=summary, svg=svg, svg_missing=svg_missing,
-        svg_why=svg_why, params=params)
+        svg_why=svg_why, params=params, ol_style=lx.list_style)
     return str(html)
 
 
@@ -157,6 +157,7 @@ h2 { font-size: 1.2rem; border-block-end: 1px solid var(--line); padding-block-e
 .sev.critical { background: #fbe3e0; border-color: #b03a2e; }
 .sev.serious { background: #fdf0d8; border-color: #c08a1e; }
 ul, ol { padding-inline-start: 1.4rem; }
+ol { list-style-type: {{ ol_style }}; }  /* numbered in the language's digits */
 li { margin-block: .25rem; }
 table { border-collapse: collapse; width: 100%; }
 th, td { border-block-end: 1px solid var(--line); padding: .3rem .5rem; text-align: start;

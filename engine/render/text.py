@@ -46,7 +46,7 @@ def describe_fact(kb: KnowledgeBase, fact: dict[str, Any], lang: str) -> str:
                 and (concept := _concept_title(kb, value, lang)) is not None:
             value = concept  # a step or signal named by its key: its title
         elif isinstance(value, str) and is_iso_date(value):
-            value = lx.date(value)
+            value = lx.date(value, inner=True)  # inside the details' brackets
         elif isinstance(value, str):
             value = lx.isolate(value)
         elif isinstance(value, (int, float)):

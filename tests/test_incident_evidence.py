@@ -1,0 +1,71 @@
+"""Each piece of evidence is shown once, where it belongs: the signs inside one incident are
+part of the incident (not also minor concerns of their own), and a why lists a record once
+even when two measures counted it. The JSON graph keeps every record linked."""
+
+from __future__ import annotations
+
+import json
+
+import networkx as nx
+import pytest
+
+import partways
+from partways.render.explain import render_why
+
+from _paths import EXAMPLES, TESTS
+
+CASES = TESTS / "scenarios" / "cases"
+
+
+def _graph(a: partways.Assessment) -> nx.DiGraph:
+    return nx.node_link_graph(json.loads(a.to_json())["graph"], edges="links")
+
+
+@pytest.mark.parametrize(("case", "incident", "signs"), [
+    ("s01-lamsa-agency-team-harm", "team_harmed", {"disrespect", "boundary_violation",
+                                                   "team_tension"}),
+    ("s32-tanin-harmful-incident-you", "harmful_incident", {"disrespect",
+                                                            "boundary_violation"}),
+])
+def test_signs_inside_an_incident_are_not_watched_again(case: str, incident: str,
+                                                        signs: set[str]) -> None:
+    a = partways.assess(CASES / f"{case}.yaml")
+    shown = {s.id: s.status for s in a.signals}
+    assert shown.get(incident) == "active"
+    assert not signs & set(shown), shown  # once, as the incident
+    # ... and the records are still in the graph, each linked (through the incident's
+    # members) to the incident's red flag
+    g = _graph(a)
+    flag = next(n for n, d in g.nodes(data=True) if d.get("fact") == "signal"
+                and d.get("name") == incident)
+    events = [n for n, d in g.nodes(data=True) if d.get("fact") == "event"
+              and d.get("type") in signs]
+    assert len(events) >= len(signs)
+    for e in events:
+        assert nx.has_path(g, e, flag), e
+
+
+def test_a_sign_of_the_same_kind_outside_the_incident_is_still_watched() -> None:
+    data = {"client": "Tanin Studio", "as_of": "2026-11-01",
+            "events": [{"date": "2026-07-01", "type": "unfounded_criticism"},
+                       {"date": "2026-10-20", "type": "unfounded_criticism"},
+                       {"date": "2026-10-21", "type": "boundary_violation",
+                        "kind": "personal"}]}
+    a = partways.assess_data(data)
+    shown = {s.id: s.status for s in a.signals}
+    assert shown == {"harmful_incident": "active", "unfounded_criticism": "watch"}
+
+
+def test_a_why_lists_each_record_once() -> None:
+    a = partways.assess(EXAMPLES / "pixelforge-never-satisfied.yaml")
+    text = render_why(a.kb, a.why())
+    for day in ("11 August 2026", "13 October 2026"):
+        assert text.count(f"– {day} impossible demand") == 1, text
+    assert "(the same 2 records as above)" in text
+    # the JSON keeps both measures' evidence
+    g = _graph(a)
+    for name in ("impossible_demands", "pressured_demands"):
+        m = next(n for n, d in g.nodes(data=True) if d.get("fact") == "metric"
+                 and d.get("name") == name)
+        assert len([u for u in g.predecessors(m)
+                    if g.nodes[u].get("fact") == "event"]) == 2, name
