@@ -371,7 +371,7 @@ def _sentences(w: _Words, fact_type: str, checks: Iterable[Check], fact: FactRef
             day = w.lx.date(w.as_of - dt.timedelta(days=int(c.required)))
             need = w.ui(f"need_date_{_DATE_OP[c.op]}_{'held' if c.held else 'failed'}",
                         required=day)
-            out[dated[twin]] += f" {w.ui('explain_and')} {need}"
+            out[dated[twin]] = w.ui("explain_both", first=out[dated[twin]], then=need)
             continue
         if twin is not None and isinstance(c.required, (int, float)):
             dated[twin] = len(out)
@@ -535,8 +535,9 @@ def why_summary(kb: KnowledgeBase, why: Why, lang: str = "en") -> list[str]:
                         and p.fact.label is not None:
                     found.setdefault(p.fact.id, p.fact)
     if flags:
-        lines.append(w.ui("explain_summary_flags", items=w.semi().join(
-            _flag(w, f) for f in flags.values())))
+        flags_key = f"explain_summary_flags_{why.decision}"  # e.g. warning signs (watch)
+        flags_key = flags_key if flags_key in kb.ui else "explain_summary_flags"
+        lines.append(w.ui(flags_key, items=w.semi().join(_flag(w, f) for f in flags.values())))
     for ftype in repair_types:  # in the manifest's order
         facts = sorted(layer.get(ftype, []), key=_by_date)
         if not facts:
