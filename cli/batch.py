@@ -13,7 +13,7 @@ from typing import IO, Any
 
 import click
 
-from partways.batch import jsonl_row, run_batch
+from partways.batch import count_items, jsonl_row, run_batch
 from partways.render.batch import render_summary, render_table
 from partways.render.lang import fit_width, for_kb, ui
 
@@ -55,7 +55,7 @@ def batch(paths: tuple[Path, ...], workers: int, fmt: str, output: Path | None,
     """
     kb = load_kb(overlays)
     show = sys.stderr.isatty() if progress is None else progress
-    with user_errors(), _progress(show) as tick:
+    with user_errors(), _progress(count_items(paths) if show else None, show) as tick:
         rows, summary = run_batch(paths, kb, [str(o) for o in overlays], workers=workers,
                                   full=fmt == "jsonl", lang=lang, progress=tick)
     out: IO[str]
@@ -94,16 +94,25 @@ def _open(output: Path | None) -> Iterator[IO[str]]:
 
 
 @contextmanager
-def _progress(show: bool) -> Iterator[Callable[[int], None] | None]:
+def _progress(total: int | None, show: bool) -> Iterator[Callable[[int], None] | None]:
+    """A bar on standard error: cases done of ``total`` (when known), the rate, the time
+    spent and, with a total, the time left."""
     if not show:
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     with Progress("[progress.description]{task.description}", BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), transient=True,
-                  console=_stderr_console()) as bar:
-        task = bar.add_task("assessing", total=None)
+                  MofNCompleteColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+                  TimeRemainingColumn(), transient=True, console=_stderr_console()) as bar:
+        task = bar.add_task("assessing", total=total)
         yield lambda n: bar.advance(task, n)
 
 

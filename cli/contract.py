@@ -9,11 +9,12 @@ from pathlib import Path
 import click
 
 import partways
+from partways.contract import SCHEMA_NAMES
 from partways.render.lang import ui
 
 from .common import emit, kb_option, lang_option, load_kb, user_errors
 
-_SCHEMAS = ("case", "assessment")
+_SCHEMAS = SCHEMA_NAMES
 
 
 @click.command()
@@ -61,7 +62,8 @@ def check(cases: tuple[Path, ...], fmt: str, lang: str, overlays: tuple[Path, ..
 @click.argument("name", type=click.Choice(_SCHEMAS))
 @kb_option
 def schema(name: str, overlays: tuple[Path, ...]) -> None:
-    """Print the JSON Schema (2020-12) of the case format or of the assessment JSON.
+    """Print a JSON Schema (2020-12) of the contract: the case format, the assessment
+    JSON, or the JSON answer of why, why-not, what-if, flip or plan.
 
     With --kb, the case schema is the one the overlays put in force.
     """

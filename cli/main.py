@@ -51,7 +51,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
                "An HTML report of CASE: decision, signals, steps, dated plan, explanation and "
                "the decision graph, in one file that needs no network and prints well."),
     "schema": ("contract", "schema",
-               "Print the JSON Schema (2020-12) of the case format or of the assessment JSON."),
+               "Print a JSON Schema (2020-12) of the contract: the case format, the "
+               "assessment JSON, or the JSON answer of why, why-not, what-if, flip or plan."),
     "serve": ("serve", "serve",
               "Serve the HTTP API (OpenAPI at /docs and /openapi.json)."),
     "what-if": ("explain", "what_if", "Re-assess CASE with some changes and show what differs."),

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 import partways
 from partways import Assessment, KnowledgeBase, PartwaysError
+from partways.contract import ANSWERS, answer_schemas
 from partways.render.explain import flip_dict, what_if_dict, why_dict, why_not_dict
 
 LANGS = ("en", "ar", "fa")
@@ -70,6 +71,19 @@ def _body(extra: Mapping[str, Any] | None = None, required: Sequence[str] = ()) 
                               "content": {"application/json": {"schema": ERROR_SCHEMA}}},
                       "413": {"description": "Request too large",
                               "content": {"application/json": {"schema": ERROR_SCHEMA}}}}}
+
+
+def answer_components() -> dict[str, Any]:
+    """The explanation answers' schemas (explain.schema.json) as OpenAPI components: each
+    ``$defs`` entry a component, its references pointed at the components."""
+    defs = answer_schemas()["$defs"]
+    text = json.dumps(defs).replace('"#/$defs/', '"#/components/schemas/')
+    out: dict[str, Any] = json.loads(text)
+    return out
+
+
+def _answer(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{ANSWERS[name]}"}
 
 
 def _ok(schema: Mapping[str, Any], description: str) -> dict[str, Any]:
@@ -139,32 +153,32 @@ def create_app(overlays: Sequence[str] = (), *, max_body: int = MAX_BODY,
             **_body(extra, required), "responses": {
                 **_body(extra, required)["responses"], **_ok(response, summary)}})(route)
 
-    anything = {"type": "object"}
     endpoint("/v1/assess", None, (), {"$ref": "#/components/schemas/Assessment"},
              "Assess a case: the assessment JSON (as `partways assess --format json`)",
              lambda a, d, lang: a.to_dict(lang))
-    endpoint("/v1/why", {"node": {"type": ["string", "null"], "maxLength": 200}}, (), anything,
+    endpoint("/v1/why", {"node": {"type": ["string", "null"], "maxLength": 200}}, (),
+             _answer("why"),
              "Why the case got its decision (or why NODE was concluded)",
              lambda a, d, lang: why_dict(a.kb, a.why(_text(d, "node")), lang))
     endpoint("/v1/why-not", {"target": {"type": "string", "maxLength": 200},
                              "depth": {"type": "integer", "minimum": 0, "maximum": 12}},
-             ("target",), anything, "Why the case did not lead to TARGET",
+             ("target",), _answer("why-not"), "Why the case did not lead to TARGET",
              lambda a, d, lang: why_not_dict(a.kb, a.why_not(
                  str(_text(d, "target")), depth=_int(d, "depth", 4, 0, 12)), lang))
     endpoint("/v1/what-if", {"edits": {"type": "array", "maxItems": 50, "items": {
         "type": "string", "maxLength": 2000}, "description": "Edits in the CLI's words: "
         "'wellbeing=low', 'add-event: type=late_payment,days_late=12', 'remove-event: 2', "
-        "'remediation: step=...', 'policy: name=value'."}}, ("edits",), anything,
+        "'remediation: step=...', 'policy: name=value'."}}, ("edits",), _answer("what-if"),
              "Re-assess the case with some edits and show what differs",
              lambda a, d, lang: what_if_dict(a.kb, partways.what_if(a, _edits(d)), lang))
     endpoint("/v1/flip", {"to": {"type": ["string", "null"], "maxLength": 50},
                           "max_size": {"type": "integer", "minimum": 1, "maximum": 3},
                           "k": {"type": "integer", "minimum": 1, "maximum": 10}}, (),
-             anything, "The smallest changes that would change the decision",
+             _answer("flip"), "The smallest changes that would change the decision",
              lambda a, d, lang: flip_dict(a.kb, partways.flip(
                  a, to=_text(d, "to"), max_size=_int(d, "max_size", 2, 1, 3),
                  k=_int(d, "k", 3, 1, 10)), lang))
-    endpoint("/v1/plan", None, (), anything, "The dated exit plan (as `partways plan "
+    endpoint("/v1/plan", None, (), _answer("plan"), "The dated exit plan (as `partways plan "
              "--format json`)", lambda a, d, lang: json.loads(
                  partways.render_plan(a, "json", lang)))
 
@@ -199,8 +213,10 @@ def create_app(overlays: Sequence[str] = (), *, max_body: int = MAX_BODY,
         return Response(json.dumps(out, ensure_ascii=False, sort_keys=True) + "\n",
                         media_type="application/json")
 
-    @app.get("/v1/schema/{name}", summary="The JSON Schema of the case or the assessment")
-    def schema(name: Literal["case", "assessment"]) -> Response:
+    @app.get("/v1/schema/{name}", summary="A JSON Schema of the contract: the case, the "
+             "assessment, or an explanation answer")
+    def schema(name: Literal["case", "assessment", "why", "why-not", "what-if", "flip",
+                             "plan"]) -> Response:
         return Response(partways.schema_text(name), media_type="application/json")
 
     @app.get("/healthz", summary="Liveness, with the versions and the KB digest")
@@ -222,6 +238,7 @@ def create_app(overlays: Sequence[str] = (), *, max_body: int = MAX_BODY,
             comps["Case"] = _schema("case")
             comps["Assessment"] = _schema("assessment")
             comps["Error"] = ERROR_ITEM
+            comps.update(answer_components())
             app.openapi_schema = spec
         return app.openapi_schema
 

@@ -19,23 +19,53 @@ if TYPE_CHECKING:
     from .knowledge import KnowledgeBase
 
 SCHEMAS = {"case": "case.schema.json", "assessment": "assessment.schema.json"}
+#: The answers of the explanation queries: definitions of one file, explain.schema.json.
+ANSWERS = {"why": "Why", "why-not": "WhyNot", "what-if": "WhatIf", "flip": "Flip",
+           "plan": "Plan"}
+EXPLAIN_SCHEMA = "explain.schema.json"
+#: Every name ``schema_text`` and ``partways schema`` take.
+SCHEMA_NAMES = (*SCHEMAS, *ANSWERS)
 _DIGEST_SUFFIXES = (".yaml", ".yml", ".json")
 _DIGESTS: dict[tuple[str, ...], str] = {}
 
 
 def schema_text(name: str) -> str:
-    """The text of a shipped JSON Schema: ``case`` or ``assessment``."""
+    """The text of a shipped JSON Schema: ``case``, ``assessment``, or the answer of an
+    explanation query (``why``, ``why-not``, ``what-if``, ``flip``, ``plan``)."""
     from .knowledge import default_kb_dir
 
+    if name in ANSWERS:
+        return _answer_text(name)
     if name not in SCHEMAS:
-        raise QueryError(f"no schema '{name}' (one of {', '.join(SCHEMAS)})"
-                         f"{did_you_mean(name, SCHEMAS)}")
+        raise QueryError(f"no schema '{name}' (one of {', '.join(SCHEMA_NAMES)})"
+                         f"{did_you_mean(name, SCHEMA_NAMES)}")
     return (default_kb_dir() / SCHEMAS[name]).read_text("utf-8")
 
 
 @cache
+def answer_schemas() -> Mapping[str, Any]:
+    """``explain.schema.json``: every explanation answer and the parts they share, as
+    ``$defs`` (the HTTP API's OpenAPI document embeds them)."""
+    from .knowledge import default_kb_dir
+
+    data: dict[str, Any] = json.loads((default_kb_dir() / EXPLAIN_SCHEMA).read_text("utf-8"))
+    return data
+
+
+def _answer_text(name: str) -> str:
+    """One answer's schema on its own: its definition as the root, every part beside it."""
+    doc = answer_schemas()
+    definition = ANSWERS[name]
+    return json.dumps({"$schema": doc["$schema"], "$id": f"partways:{name}",
+                       "title": f"partways {name}",
+                       "description": doc["$defs"][definition]["description"],
+                       "$ref": f"#/$defs/{definition}", "$defs": doc["$defs"]},
+                      ensure_ascii=False, indent=2) + "\n"
+
+
+@cache
 def schema(name: str) -> Mapping[str, Any]:
-    """A shipped JSON Schema as data (``case`` or ``assessment``)."""
+    """A shipped JSON Schema as data (any name of :data:`SCHEMA_NAMES`)."""
     data: dict[str, Any] = json.loads(schema_text(name))
     return data
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import pickle
 import re
+import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -176,15 +178,18 @@ def import_csv(path: str | Path, kb: KnowledgeBase) -> Iterator[ImportedCase]:
     if not files["clients"].is_file():
         raise CaseError("no clients.csv here (give the clients file or its folder)",
                         Source(str(files["clients"])))
-    extra: dict[str, list[tuple[str, int, dict[str, Any], Origin, list[CaseError]]]] = {}
+    with _Rows() as extra:
+        yield from _import(mapping, kb, files, extra)
+
+
+def _import(mapping: CsvMapping, kb: KnowledgeBase, files: Mapping[str, Path],
+            extra: _Rows) -> Iterator[ImportedCase]:
     header_errors: list[CaseError] = []
-    orphans: dict[str, list[CaseError]] = {}
     for fname in FILES[1:]:
         if fname in files:
             for client, row, item, origin, errs in _list_rows(mapping, kb, fname, files[fname],
                                                               header_errors):
-                extra.setdefault(client, []).append((fname, row, item, origin, errs))
-    seen: set[str] = set()
+                extra.add(client, (fname, row, item, origin, errs))
     cpath = str(files["clients"])
     cols: dict[int, Column] = {}
     first = True
@@ -200,11 +205,10 @@ def import_csv(path: str | Path, kb: KnowledgeBase) -> Iterator[ImportedCase]:
             yield ImportedCase("", 1, {}, errors=header_errors)
             header_errors = []
         case = _client(mapping, kb, cols, cpath, row, values)
-        if case.client in seen:
+        if not extra.see(case.client):
             case.errors.append(CaseError(f"client '{case.client}' is listed twice",
                                          Source(cpath, row, mapping.key)))
-        seen.add(case.client)
-        for fname, erow, item, origin, errs in extra.pop(case.client, []):
+        for fname, erow, item, origin, errs in extra.pop(case.client):
             section = str(mapping.files[fname][0])
             items = case.data.setdefault(section, [])
             for sub, where in origin.items():
@@ -215,19 +219,63 @@ def import_csv(path: str | Path, kb: KnowledgeBase) -> Iterator[ImportedCase]:
             case.errors += errs
         case.errors += _check(case, kb)
         yield case
-    for client, rows in extra.items():
-        for fname, erow, _item, _origin, errs in rows:
-            orphans.setdefault(client, []).append(CaseError(
-                f"unknown client '{client}' (not in clients.csv)"
-                f"{did_you_mean(client, seen)}", Source(str(files[fname]), erow,
-                                                        mapping.key)))
-            orphans[client] += errs
-    for client, errs in orphans.items():
+    for client in extra.left():
+        errs = []
+        for fname, erow, _item, _origin, row_errs in extra.pop(client):
+            errs.append(CaseError(f"unknown client '{client}' (not in clients.csv)"
+                                  f"{did_you_mean(client, extra.seen())}",
+                                  Source(str(files[fname]), erow, mapping.key)))
+            errs += row_errs
         yield ImportedCase(client, errs[0].source.line or 0 if errs[0].source else 0, {},
                            errors=errs)
     if first or header_errors:
         yield ImportedCase("", 1, {}, errors=header_errors or [
             CaseError("the clients file is empty", Source(cpath, 1))])
+
+
+class _Rows:
+    """The rows of events.csv and remediation.csv by client, and the clients seen, in a
+    temporary SQLite database on disk: an export of any size is read in bounded memory
+    (those rows come before the clients they belong to, in any order)."""
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("", check_same_thread=False)  # "": a private temp file
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-2048"):
+            self._db.execute(f"PRAGMA {pragma}")
+        self._db.execute("CREATE TABLE rows (seq INTEGER PRIMARY KEY, client TEXT, data BLOB)")
+        self._db.execute("CREATE INDEX rows_client ON rows (client, seq)")
+        self._db.execute("CREATE TABLE seen (client TEXT PRIMARY KEY) WITHOUT ROWID")
+
+    def __enter__(self) -> _Rows:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._db.close()
+
+    def add(self, client: str, row: tuple[Any, ...]) -> None:
+        self._db.execute("INSERT INTO rows (client, data) VALUES (?, ?)",
+                         (client, pickle.dumps(row)))
+
+    def pop(self, client: str) -> list[tuple[Any, ...]]:
+        """The rows of ``client``, in file order, taken out of the store."""
+        found = self._db.execute("SELECT data FROM rows WHERE client = ? ORDER BY seq",
+                                 (client,)).fetchall()
+        if found:
+            self._db.execute("DELETE FROM rows WHERE client = ?", (client,))
+        return [pickle.loads(data) for (data,) in found]
+
+    def see(self, client: str) -> bool:
+        """Note ``client`` as listed; False when it already was."""
+        return self._db.execute("INSERT OR IGNORE INTO seen VALUES (?)",
+                                (client,)).rowcount == 1
+
+    def seen(self) -> Iterator[str]:
+        return (c for (c,) in self._db.execute("SELECT client FROM seen"))
+
+    def left(self) -> list[str]:
+        """The clients of rows no client took, in order of their first row."""
+        return [c for (c,) in self._db.execute(
+            "SELECT client FROM rows GROUP BY client ORDER BY min(seq)")]
 
 
 def _client(mapping: CsvMapping, kb: KnowledgeBase, cols: Mapping[int, Column], path: str,

@@ -117,12 +117,7 @@ class Program:
         key = ("conclude", tuple(sorted(params.items())))
         hit = self.backends.get(key)
         if hit is None:
-            from .compiled import concluder
-
-            hit = self._cache(key, {r.id: (r, concluder(self.kb, r, params),
-                                           tuple(_alias(p, i) for i, p in enumerate(r.when)
-                                                 if not p.negated), self.strata[r.id])
-                                    for r in self.kb.rules})
+            hit = self._cache(key, _Conclusions(self, params))
         return hit
 
     def _cache(self, key: Any, value: Any) -> Any:
@@ -131,6 +126,25 @@ class Program:
                 del self.backends[k]
         self.backends[key] = value
         return value
+
+
+class _Conclusions(dict[str, "_Concluding"]):
+    """:meth:`Program.conclusions`, each rule's entry made when it first fires (a case
+    fires a few dozen of the rules; a cold command should not compile them all)."""
+
+    def __init__(self, program: Program, params: Mapping[str, Any]) -> None:
+        super().__init__()
+        self.program = program
+        self.params = dict(params)
+
+    def __missing__(self, rule_id: str) -> _Concluding:
+        from .compiled import concluder
+
+        r = self.program.rule(rule_id)
+        entry = self[rule_id] = (r, concluder(self.program.kb, r, self.params),
+                                 tuple(_alias(p, i) for i, p in enumerate(r.when)
+                                       if not p.negated), self.program.strata[rule_id])
+        return entry
 
 
 def stratify(rules: Sequence[Rule]) -> dict[str, int]:

@@ -138,7 +138,9 @@ class KnowledgeBase:
     case_schema: Mapping[str, Any]
     title: Texts | None = None
     roots: tuple[str, ...] = ()
-    layers: tuple[str, ...] = ()  # decision-graph layers, left to right
+    layers: tuple[str, ...] = ()  # decision-graph layers, in reading order
+    # per language: separators, quotes, digits, decimal and percent signs, calendar
+    typography: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     problems: tuple[KBError, ...] = field(default=(), compare=False)
 
     def rule(self, rule_id: str) -> Rule:
@@ -325,6 +327,7 @@ class _Loader:
             tables=tuple(tables[k] for k in sorted(tables)), ui=ui,
             case_schema=case_schema, title=manifest.get("title"), roots=roots,
             layers=tuple(manifest.get("layers", ())),
+            typography={k: dict(v) for k, v in sorted(manifest.get("typography", {}).items())},
             problems=tuple(self.problems),
         )
 

@@ -201,3 +201,56 @@ def test_summary_in_every_language() -> None:
     for lang, word in [("ar", "ابدأ بهؤلاء"), ("fa", "اول به این‌ها بپردازید")]:
         result = CliRunner().invoke(main, ["batch", str(CSV_SET), "--lang", lang])
         assert result.exit_code == 0 and word in result.stdout
+
+
+def test_count_items_is_the_progress_bars_total(kb: partways.KnowledgeBase,
+                                                tmp_path: Path) -> None:
+    from partways.batch import count_items
+
+    book = _book(tmp_path, 25, bad=2)  # 25 clients, and one event of an unknown client
+    jsonl = tmp_path / "book.jsonl"
+    jsonl.write_text("\n".join(json.dumps({"client": f"J{i}", "as_of": "2026-11-16"})
+                               for i in range(7)) + "\n\n", encoding="utf-8")
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    for f in sorted(EXAMPLES.glob("*.yaml"))[:4]:
+        shutil.copy(f, folder / f.name)
+    (folder / "notes.txt").write_text("not a case", encoding="utf-8")
+    for paths, clients in (([book], 25), ([jsonl], 7), ([folder], 4),
+                           ([book, jsonl, folder / "notes.txt"], 33)):
+        assert count_items(paths) == clients
+        rows, _summary = run_batch(paths, kb)
+        assert sum(1 for r in rows if "unknown client" not in str(r.get("errors"))) == clients
+    assert count_items([tmp_path / "missing.jsonl"]) is None
+
+
+def test_portfolio_ranks_in_its_database_with_ties_and_missing_figures(
+        kb: partways.KnowledgeBase) -> None:
+    """The portfolio measures live in a temporary database (not in memory): ties in
+    hours rank by client then input order, a missing target ranks last, a client without
+    hours gets no rank; figures are looked up by index."""
+    from partways.portfolio import Book, evaluate, portfolio_spec
+
+    spec = portfolio_spec(kb)
+    assert spec is not None
+    book = Book(spec)
+    for i, client, m in [
+            (0, "B", {"hours": 10.0, "revenue": 100.0, "target_rate": 20.0}),
+            (1, "A", {"hours": 10.0, "revenue": 300.0, "target_rate": 20.0}),
+            (2, "A", {"hours": 10.0, "revenue": 300.0, "target_rate": 20.0}),
+            (3, "C", {"hours": 5.0, "revenue": 50.0}),
+            (4, "D", {"revenue": 10.0})]:
+        book.add(i, client, m)
+    for i in range(5, 2600):  # more rows than one write of the database
+        book.add(i, f"Z{i}", {})
+    result = evaluate(kb, spec, book)
+    items = result.items
+    assert [items[i]["hours_rank"] for i in (1, 2, 0, 3)] == [1, 2, 3, 4]
+    assert [items[i]["rate_rank"] for i in (0, 1, 2, 3)] == [1, 2, 3, 4]
+    assert items[3]["rate_ratio"] is None and items[0]["rate_ratio"] == 0.5
+    assert items[4] == {"clients": 2600, "signals": []} and 2599 in items
+    assert 2600 not in items and len(items) == 2600
+    pareto = result.summary["rules"]["portfolio.pareto"]
+    assert pareto["members"] == ["A", "A", "B"] and pareto["holds"] is False
+    assert result.summary["rules"]["portfolio.rate"]["ranked"] == 4
+    result.close()

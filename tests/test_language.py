@@ -4,6 +4,7 @@ Arabic and Persian, holds no English word that is not a name or value from the c
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from pathlib import Path
@@ -74,8 +75,8 @@ def test_dates_in_the_readers_calendar(kb: partways.KnowledgeBase) -> None:
     assert for_kb(kb, "fa").date("2027-03-21") == "۱ فروردین ۱۴۰۶ (۲۱ مارس ۲۰۲۷)"  # Nowruz
 
 
-def test_digits_separators_arrows_quotes_per_language() -> None:
-    ar, fa, en = Lang("ar", rtl=True), Lang("fa", rtl=True), Lang("en")
+def test_digits_separators_arrows_quotes_per_language(kb: partways.KnowledgeBase) -> None:
+    ar, fa, en = (for_kb(kb, x) for x in ("ar", "fa", "en"))
     assert (en.num(3200), ar.num(3200), fa.num(3200)) == ("3200", "3200", "۳۲۰۰")
     assert fa.num(0.8) == "۰٫۸"
     assert (en.join(["a", "b"]), ar.join(["أ", "ب"])) == ("a, b", "أ، ب")
@@ -228,15 +229,16 @@ def test_check_summary_in_the_language(lang: str, want: str) -> None:
     assert result.exit_code == 0 and result.output == want + "\n"
 
 
-def test_percent_and_display_width() -> None:
-    ar, fa, en = Lang("ar", rtl=True), Lang("fa", rtl=True), Lang("en")
+def test_percent_and_display_width(kb: partways.KnowledgeBase) -> None:
+    ar, fa, en = (for_kb(kb, x) for x in ("ar", "fa", "en"))
     assert (en.percent(0.8234), ar.percent(0.5), fa.percent(1.05)) == ("82%", "50%", "۱۰۵٪")
     assert display_width("أنهِ العلاقة فورًا") == 16  # kasra and tanween take no column
     assert display_width(f"{FSI}Acme{PDI}") == 4 and display_width("رابطه‌ای") == 7
 
 
-def test_fit_width_never_breaks_a_date_and_hangs_under_a_first_column() -> None:
-    fa = Lang("fa", rtl=True)
+def test_fit_width_never_breaks_a_date_and_hangs_under_a_first_column(
+        kb: partways.KnowledgeBase) -> None:
+    fa = for_kb(kb, "fa")
     day = fa.date("2026-12-22")  # ۱ دی ۱۴۰۵ (۲۲ دسامبر ۲۰۲۶)
     line = "برنامهٔ خروج: اعلام به مشتری در ۱ آذر ۱۴۰۵ (۲۲ نوامبر ۲۰۲۶) · پایان همکاری در " + day
     out = fit_width(line, 80).splitlines()
@@ -278,12 +280,26 @@ def test_no_second_pair_of_brackets_after_a_persian_date() -> None:
     assert "2027 (69 يومًا بين الإبلاغ والإنهاء)" in ar
 
 
-def test_a_persian_date_inside_brackets_does_not_nest_them() -> None:
-    fa = Lang("fa", rtl=True)
+def test_a_persian_date_inside_brackets_does_not_nest_them(kb: partways.KnowledgeBase) -> None:
+    fa = for_kb(kb, "fa")
     assert fa.date("2025-06-01", inner=True) == "۱۱ خرداد ۱۴۰۴ [۱ ژوئن ۲۰۲۵]"
-    assert Lang("ar", rtl=True).date("2025-06-01", inner=True) == "1 يونيو 2025"
+    assert for_kb(kb, "ar").date("2025-06-01", inner=True) == "1 يونيو 2025"
     out = CliRunner().invoke(main, ["why", str(EXAMPLES / "sepehr-software-no-progress.yaml"),
                                     "--lang", "fa"]).output
     assert "(از: ۱۱ خرداد ۱۴۰۴ [۱ ژوئن ۲۰۲۵]، " in out
     assert fit_width("x " * 30 + fa.date("2025-06-01", inner=True), 70).endswith(
         "\n" + fa.date("2025-06-01", inner=True))  # never broken
+
+
+def test_typography_is_the_kbs_data(kb: partways.KnowledgeBase) -> None:
+    """Digits, separators, quotes, signs and calendar come from the KB's ``typography``
+    (engine/ names no language); a language the KB does not describe writes as Latin."""
+    assert kb.typography["fa"]["digits"] == "persian"
+    arabic_digits = dataclasses.replace(kb, typography={
+        **kb.typography, "ar": {**kb.typography["ar"], "digits": "arabic", "percent": "٪"}})
+    ar = for_kb(arabic_digits, "ar")
+    assert (ar.num(2026), ar.percent(0.5), ar.list_style) == ("٢٠٢٦", "٥٠٪", "arabic-indic")
+    assert for_kb(kb, "ar").num(2026) == "2026"
+    plain = Lang("xx")
+    assert (plain.num(1.5), plain.sep, plain.date("2026-11-16")) == \
+        ("1.5", ", ", "2026-11-16")

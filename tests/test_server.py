@@ -23,6 +23,7 @@ from click.testing import CliRunner
 
 import partways
 from partways.cli.main import main
+from partways.contract import SCHEMA_NAMES
 
 from _paths import EXAMPLES, ROOT
 
@@ -156,7 +157,7 @@ def test_batch_endpoint(server: str) -> None:
 
 
 def test_schemas_health_and_openapi(server: str) -> None:
-    for name in ("case", "assessment"):
+    for name in SCHEMA_NAMES:
         status, text = _call(server, f"/v1/schema/{name}")
         assert status == 200 and json.loads(text) == partways.schema(name)
     assert _call(server, "/v1/schema/other")[0] == 422
@@ -212,3 +213,27 @@ def test_the_command_line_never_imports_fastapi() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+ANSWER_CALLS = [("/v1/why", {}), ("/v1/why-not", {"target": "keep", "depth": 3}),
+                ("/v1/what-if", {"edits": ["wellbeing=low"]}), ("/v1/flip", {"k": 2}),
+                ("/v1/plan", {"lang": "fa"})]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
+def test_answers_conform_to_the_openapi_document(server: str, case: Path) -> None:
+    import jsonschema
+
+    spec = json.loads(_call(server, "/openapi.json")[1])
+    for path, body in ANSWER_CALLS:
+        ref = spec["paths"][path]["post"]["responses"]["200"]["content"][
+            "application/json"]["schema"]
+        name = ref["$ref"].rsplit("/", 1)[1]
+        assert name in spec["components"]["schemas"], name
+        v = jsonschema.Draft202012Validator({**ref, "components": spec["components"]},
+                                            format_checker=jsonschema.FormatChecker())
+        status, text = _call(server, path, {"case": _case(case), **body})
+        assert status == 200, text
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in v.iter_errors(
+            json.loads(text))]
+        assert not errors, (path, errors[:3])

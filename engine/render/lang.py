@@ -1,11 +1,13 @@
 """Language-aware formatting, in one place: every renderer writes numbers, dates, lists,
 arrows, quotes and counted nouns through a :class:`Lang`.
 
-What is a word comes from the KB (its texts); what is *typography* of a language lives
-here: the list and clause separators, the arrow of a change (mirrored for a right-to-left
-language, so "before → after" still reads from the old value to the new), quotation
-marks, the digits (one choice per language: Persian digits in ``fa``, Western digits in
-``en`` and ``ar``, as the KB's own Arabic texts write them), brackets for a status.
+What is a word comes from the KB (its texts); how a language writes is KB data too: its
+direction (the manifest's ``rtl``) and its ``typography`` (list and clause separators,
+quotation marks, one choice of digits, the decimal and percent signs, the calendar; the
+shipped KB: Persian digits in ``fa``, Western digits in ``en`` and ``ar``, as the KB's own
+Arabic texts write them). Here is the machinery that applies them: the arrow of a change
+(mirrored for a right-to-left language, so "before → after" still reads from the old
+value to the new), isolates, brackets for a status, plural forms, dates.
 
 Counted nouns use ICU plural syntax inside a KB text, so the KB states the forms and the
 language's plural rules (CLDR, through Babel) pick one::
@@ -28,35 +30,43 @@ from typing import Any
 
 FSI, PDI = "\u2068", "\u2069"  # first-strong isolate, pop directional isolate
 
-_PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+_DIGITS = {"latin": str.maketrans("", ""),
+           "persian": str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"),
+           "arabic": str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")}
 _WESTERN = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 
 
 @dataclass(frozen=True)
-class _Style:
-    list_sep: str
-    clause_sep: str
-    quotes: tuple[str, str]
-    persian_digits: bool
-    decimal: str
-    solar_hijri: bool
-    percent: str  # the sign after a share: Western digits take "%", Persian digits "٪"
+class Style:
+    """How a language writes what the engine computes: the KB's ``typography`` entry for
+    the language (``kb/kb.yaml``); a language without one gets the Latin defaults."""
 
+    list_sep: str = ", "
+    clause_sep: str = "; "
+    quotes: tuple[str, str] = ("“", "”")
+    digits: str = "latin"  # latin | persian | arabic
+    decimal: str = "."
+    percent: str = "%"  # the sign after a share
+    calendar: str = "gregorian"  # gregorian | solar_hijri (with the Gregorian beside it)
 
-_LATIN = _Style(", ", "; ", ("“", "”"), False, ".", False, "%")
-_STYLES = {
-    "en": _LATIN,
-    "ar": _Style("، ", "؛ ", ("«", "»"), False, ".", False, "%"),
-    "fa": _Style("، ", "؛ ", ("«", "»"), True, "٫", True, "٪"),
-}
+    @classmethod
+    def of(cls, spec: Any) -> Style:
+        """The style a KB's ``typography`` entry describes."""
+        if not spec:
+            return cls()
+        spec = dict(spec)
+        if "quotes" in spec:
+            spec["quotes"] = tuple(spec["quotes"])
+        return cls(**spec)
 
 
 class Lang:
-    """The typography of one language; ``rtl`` comes from the KB's manifest."""
+    """The typography of one language: ``rtl`` from the KB's manifest, ``style`` from its
+    ``typography``."""
 
-    def __init__(self, code: str, rtl: bool = False) -> None:
+    def __init__(self, code: str, rtl: bool = False, style: Style | None = None) -> None:
         self.code, self.rtl = code, rtl
-        self.style = _STYLES.get(code, _LATIN)
+        self.style = style or Style()
 
     @property
     def direction(self) -> str:
@@ -66,7 +76,8 @@ class Lang:
     @property
     def list_style(self) -> str:
         """The CSS counter style that numbers a list in the language's digits."""
-        return "persian" if self.style.persian_digits else "decimal"
+        return {"persian": "persian", "arabic": "arabic-indic"}.get(self.style.digits,
+                                                                      "decimal")
 
     @property
     def arrow(self) -> str:
@@ -107,7 +118,7 @@ class Lang:
 
     def digits(self, text: str) -> str:
         """The digits of ``text`` in the language's one choice of digits."""
-        return text.translate(_PERSIAN) if self.style.persian_digits else text
+        return text.translate(_DIGITS.get(self.style.digits, _DIGITS["latin"]))
 
     def num(self, value: Any) -> str:
         """A number as the language writes it (other values as they are)."""
@@ -143,7 +154,7 @@ class Lang:
         if isinstance(day, str):
             day = dt.date.fromisoformat(day)
         greg = _gregorian(day, self.code)
-        if self.style.solar_hijri:
+        if self.style.calendar == "solar_hijri":
             o, c = "[]" if inner else "()"
             return f"{self.digits(_solar_hijri(day))} {o}{self.digits(greg)}{c}"
         return greg
@@ -164,13 +175,17 @@ class Lang:
 
 
 @cache
-def lang_of(code: str, rtl: bool = False) -> Lang:
-    return Lang(code, rtl)
+def lang_of(code: str, rtl: bool = False, style: Style | None = None) -> Lang:
+    return Lang(code, rtl, style)
 
 
 def for_kb(kb: Any, code: str) -> Lang:
     """The :class:`Lang` of ``code`` in ``kb`` (right to left as its manifest says)."""
-    return lang_of(code, code in kb.rtl)
+    return lang_of(code, code in kb.rtl, _style(kb, code))
+
+
+def _style(kb: Any, code: str) -> Style:
+    return Style.of((getattr(kb, "typography", None) or {}).get(code))
 
 
 def is_iso_date(text: str) -> bool:
