@@ -15,7 +15,7 @@ from click.testing import CliRunner
 import partways
 from partways.cli.main import main
 from partways.render.explain import describe_edit, render_why
-from partways.render.lang import lang_of, param_value
+from partways.render.lang import for_kb, param_value
 from partways.render.report import render_html
 
 from _paths import EXAMPLES
@@ -27,14 +27,16 @@ WHY = {"en": ("58.5% of your target hourly rate", "below 80% counts"),
        "fa": ("نرخ هدف: ۵۸٫۵٪", "کمتر از ۸۰٪")}
 
 
-def test_the_language_module_writes_a_share_as_a_percentage() -> None:
-    assert lang_of("en").shown(0.8, "percent") == "80%"
-    assert lang_of("ar", True).shown(0.8, "percent") == "80%"
-    assert lang_of("fa", True).shown(0.8, "percent") == "۸۰٪"
-    assert lang_of("fa", True).shown(0.585, "percent") == "۵۸٫۵٪"
-    assert lang_of("en").shown(1.25, "percent") == "125%"
+def test_the_language_module_writes_a_share_as_a_percentage(kb: partways.KnowledgeBase
+                                                             ) -> None:
+    en, ar, fa = (for_kb(kb, lang) for lang in ("en", "ar", "fa"))
+    assert en.shown(0.8, "percent") == "80%"
+    assert ar.shown(0.8, "percent") == "80%"
+    assert fa.shown(0.8, "percent") == "۸۰٪"
+    assert fa.shown(0.585, "percent") == "۵۸٫۵٪"
+    assert en.shown(1.25, "percent") == "125%"
     # a plain number stays a number
-    assert lang_of("en").shown(0.8) == "0.8" and lang_of("fa", True).shown(3) == "۳"
+    assert en.shown(0.8) == "0.8" and fa.shown(3) == "۳"
 
 
 @pytest.mark.parametrize("lang", ["en", "ar", "fa"])
