@@ -303,3 +303,14 @@ def test_typography_is_the_kbs_data(kb: partways.KnowledgeBase) -> None:
     plain = Lang("xx")
     assert (plain.num(1.5), plain.sep, plain.date("2026-11-16")) == \
         ("1.5", ", ", "2026-11-16")
+
+
+def test_what_if_says_an_unchanged_decision_is_unchanged() -> None:
+    def decision_line(*edits: str) -> str:
+        out = CliRunner().invoke(main, ["what-if", str(ACME), "--lang", "ar", *edits]).output
+        return next(ln for ln in out.splitlines() if ln.startswith("القرار: "))
+
+    assert decision_line("--set", "wellbeing=low") == "القرار: أنهِ العلاقة (دون تغيير)"
+    changed = decision_line("--set", "wellbeing=low", "--remediation",
+                            "step=frank_conversation,outcome=improved,date=2026-11-10")
+    assert changed.startswith("القرار: أنهِ العلاقة ← ") and "دون تغيير" not in changed

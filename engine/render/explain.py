@@ -1143,8 +1143,9 @@ def describe_edit(kb: KnowledgeBase, e: Edit, lang: str = "en") -> str:
 
 
 def _diff_lines(w: _Words, d: Diff, pad: str) -> list[str]:
-    lines = [f"{pad}{w.ui('decision')}: {w.decision(d.decision_before)} {w.lx.arrow} "
-             f"{w.decision(d.decision_after)}"]
+    after = f"{w.lx.arrow} {w.decision(d.decision_after)}" \
+        if d.decision_after != d.decision_before else f"({w.ui('unchanged')})"
+    lines = [f"{pad}{w.ui('decision')}: {w.decision(d.decision_before)} {after}"]
     if not d.changed:
         lines.append(f"{pad}{w.ui('explain_nothing_changed')}")
         return lines
