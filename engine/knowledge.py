@@ -53,6 +53,7 @@ class Parameter:
     guidance: tuple[str, ...] = ()
     origin: Source | None = None
     title: Texts | None = None  # what the setting is, in a few words (else its name shows)
+    display: str = "number"  # how a person sees the value: "number", or "percent" (0.8: 80%)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class Metric:
     where: tuple[Cond, ...] = ()
     value: Expr | None = None
     origin: Source | None = None
+    display: str = "number"  # as Parameter.display
 
 
 @dataclass(frozen=True)
@@ -376,7 +378,8 @@ class _Loader:
             out[name] = Parameter(name, default, raw["rationale"], raw.get("unit", ""),
                                   raw.get("min"), raw.get("max"), integer,
                                   tuple(raw.get("guidance", ())),
-                                  d.source(("parameters", name)), raw.get("title"))
+                                  d.source(("parameters", name)), raw.get("title"),
+                                  raw.get("display", "number"))
         return out
 
     def _metrics(self, d: _yaml.Document) -> list[Metric]:
@@ -390,7 +393,8 @@ class _Loader:
                 self.fail(err)
                 continue
             out.append(Metric(raw["name"], raw["title"], raw.get("unit", ""), raw.get("signal"),
-                              raw.get("count"), where, value, src))
+                              raw.get("count"), where, value, src,
+                              raw.get("display", "number")))
         return out
 
     def _concepts(self, d: _yaml.Document) -> dict[str, Concept]:

@@ -126,9 +126,10 @@ class _Words:
         return f" ({self.ui('parameter')}: {param_title(self.kb, name, self.lang)})" \
             if name else ""
 
-    def value(self, value: Any) -> str:
+    def value(self, value: Any, display: str = "number") -> str:
         """A value as shown: an enum value the KB labels (``value_<v>`` in its UI texts) in
-        the reader's language, anything else formatted as is."""
+        the reader's language, a number as ``display`` says (a share as a percentage),
+        anything else formatted as is."""
         if isinstance(value, bool):
             return self.ui(f"value_{str(value).lower()}")
         if isinstance(value, str):
@@ -147,6 +148,8 @@ class _Words:
         if isinstance(value, str) and is_iso_date(value):
             return self.lx.date(value)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if display != "number":
+                return self.lx.shown(value, display)
             return self.lx.num(round(value, 2) if isinstance(value, float) else value)
         return _fmt(value)
 
@@ -257,16 +260,29 @@ def _what(w: _Words, fact_type: str, field: str, fact: FactRef | None) -> str:
     return field.replace("_", " ")
 
 
+def _display(w: _Words, fact_type: str, field: str, fact: FactRef | None,
+             param: str | None = None) -> str:
+    """How the KB shows a compared value: as its parameter's ``display`` says, else as
+    the measure's (a metric's value), else as a plain number."""
+    if param is not None and param in w.kb.parameters:
+        return w.kb.parameters[param].display
+    if fact_type == "metric" and field == "value" and fact is not None \
+            and fact.label in w.metrics:
+        return w.metrics[fact.label].display
+    return "number"
+
+
 def _measure(w: _Words, fact_type: str, field: str, fact: FactRef | None, actual: Any) -> str:
     """The measured side of a condition: the thing tested with its actual value."""
     if actual is None:
         return w.ui("cond_missing", what=_what(w, fact_type, field, fact))
-    value = w.value(actual)
+    display = _display(w, fact_type, field, fact)
+    value = w.value(actual, display)
     if fact_type == "metric" and field == "value" and fact is not None:
         key = f"measure_metric_{fact.label}"
         if key in w.kb.ui:
             raw = actual if isinstance(actual, (int, float)) and not isinstance(actual, bool) \
-                else value
+                and display == "number" else value
             return w.ui(key, **{**dict(w.params), "value": raw})
     key = f"measure_field_{field}"
     if key in w.kb.ui:
@@ -312,7 +328,8 @@ def sentence(w: _Words, fact_type: str, c: Check, fact: FactRef | None) -> str:
     measure = _measure(w, fact_type, c.field, fact, c.actual)
     if c.op == "eq" and c.held:
         return measure
-    required = w.alternatives(c.required) if c.op == "in" else w.value(c.required)
+    required = w.alternatives(c.required) if c.op == "in" else \
+        w.value(c.required, _display(w, fact_type, c.field, fact, c.param))
     return w.ui("cond_join", measure=measure, need=w.ui(f"need_{c.op}_{state}",
                                                         required=required))
 
@@ -354,7 +371,7 @@ def _sentences(w: _Words, fact_type: str, checks: Iterable[Check], fact: FactRef
             day = w.lx.date(w.as_of - dt.timedelta(days=int(c.required)))
             need = w.ui(f"need_date_{_DATE_OP[c.op]}_{'held' if c.held else 'failed'}",
                         required=day)
-            out[dated[twin]] += f" {w.ui('explain_and')} {need}"
+            out[dated[twin]] = w.ui("explain_both", first=out[dated[twin]], then=need)
             continue
         if twin is not None and isinstance(c.required, (int, float)):
             dated[twin] = len(out)
@@ -518,8 +535,9 @@ def why_summary(kb: KnowledgeBase, why: Why, lang: str = "en") -> list[str]:
                         and p.fact.label is not None:
                     found.setdefault(p.fact.id, p.fact)
     if flags:
-        lines.append(w.ui("explain_summary_flags", items=w.semi().join(
-            _flag(w, f) for f in flags.values())))
+        flags_key = f"explain_summary_flags_{why.decision}"  # e.g. warning signs (watch)
+        flags_key = flags_key if flags_key in kb.ui else "explain_summary_flags"
+        lines.append(w.ui(flags_key, items=w.semi().join(_flag(w, f) for f in flags.values())))
     for ftype in repair_types:  # in the manifest's order
         facts = sorted(layer.get(ftype, []), key=_by_date)
         if not facts:
@@ -1107,8 +1125,10 @@ def describe_edit(kb: KnowledgeBase, e: Edit, lang: str = "en") -> str:
     """One line saying what an edit changes, in the case's own terms."""
     w = _Words(kb, lang)
     if e.op == "policy":
+        p = kb.parameters.get(str(e.field))
+        display = p.display if p is not None else "number"
         return f"{w.ui('explain_policy')} {param_title(kb, str(e.field), lang)}: " \
-            f"{w.value(e.old)} {w.lx.arrow} {w.value(e.value)}"
+            f"{w.value(e.old, display)} {w.lx.arrow} {w.value(e.value, display)}"
     what = w.type_name(str(e.fact))
     if e.op == "add":
         return f"{w.ui('explain_add')} {what}: " + describe_fact(

@@ -136,6 +136,15 @@ class Lang:
         """A share (``0.82``) as a whole percentage in the language's digits and sign."""
         return f"{self.num(round(share * 100))}{self.style.percent}"
 
+    def shown(self, value: Any, display: str = "number") -> str:
+        """A value as the KB declares it is shown (a parameter's or measure's
+        ``display``): ``percent`` turns a share (``0.8``) into a percentage (80%, ۸۰٪ in
+        Persian, to a tenth at most); anything else is :meth:`num`."""
+        if display == "percent" and isinstance(value, (int, float)) \
+                and not isinstance(value, bool):
+            return f"{self.num(round(value * 100, 1))}{self.style.percent}"
+        return self.num(value)
+
     def date(self, day: dt.date | str | None, inner: bool = False) -> str:
         """A date for the reader: localised month names; Solar Hijri first in Persian,
         with the Gregorian date beside it in brackets (square ones when the date itself
@@ -321,6 +330,20 @@ def param_title(kb: Any, name: str, lang: str) -> str:
     """A parameter's title in ``lang`` (its name when it has none)."""
     p = kb.parameters.get(name)
     return kb.text(p.title, lang) if p is not None and p.title else name
+
+
+def param_value(kb: Any, name: str, value: Any, lang: str) -> str:
+    """A parameter's value for a person: as its ``display`` says (a share as a
+    percentage), else with its unit when the KB words it (``unit_<unit>``, plural forms),
+    else the number in the reader's digits."""
+    lx = for_kb(kb, lang)
+    p = kb.parameters.get(name)
+    if p is None:
+        return lx.num(value)
+    if p.display != "number":
+        return lx.shown(value, p.display)
+    unit = f"unit_{p.unit}"
+    return lx.format(kb.ui_text(unit, lang), n=value) if unit in kb.ui else lx.num(value)
 
 
 # -- text for a terminal -----------------------------------------------------------------

@@ -32,6 +32,17 @@ FSI, PDI = "\u2068", "\u2069"
 
 
 @dataclass(frozen=True)
+class Situation:
+    """Texts of a letter that depend on the case: used when one of ``signals`` is among
+    the case's red flags (no ``signals``: the usual case, the last of a letter's list)."""
+
+    id: str
+    signals: frozenset[str]
+    texts: Mapping[str, Texts]
+    origin: Source
+
+
+@dataclass(frozen=True)
 class LetterTemplate:
     """One channel's message template in every language, with where each one starts."""
 
@@ -41,6 +52,7 @@ class LetterTemplate:
     templates: Mapping[str, str]
     origins: Mapping[str, Source]
     description: Texts | None = None
+    situations: tuple[Situation, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,7 @@ def load_letters(kb: KnowledgeBase) -> Letters:
         if missing:
             raise KBError(f"letter '{letter.channel}' has no template in "
                           f"{', '.join(missing)}", next(iter(letter.origins.values())))
+        _check_situations(kb, letter)
         for lang in letter.templates:
             _compile(kb, letter, lang)  # a syntax error is a KB error, found at load
     letters = Letters(dict(sorted(channels.items())),
@@ -115,8 +128,59 @@ def _letter(doc: _yaml.Document, base: LetterTemplate | None) -> LetterTemplate:
     templates = {**(base.templates if base else {}), **data["templates"]}
     origins = {**(base.origins if base else {}),
                **{lang: doc.source(("templates", lang)) for lang in data["templates"]}}
+    situations = tuple(
+        Situation(s["id"], frozenset(s.get("signals", ())), s["texts"],
+                  doc.source(("situations", i)))
+        for i, s in enumerate(data["situations"])) if "situations" in data else \
+        (base.situations if base else ())  # an overlay's list replaces the whole list
     return LetterTemplate(data["channel"], data["title"], tuple(data["guidance"]), templates,
-                          origins, data.get("description"))
+                          origins, data.get("description"), situations)
+
+
+def _check_situations(kb: KnowledgeBase, letter: LetterTemplate) -> None:
+    """Every situation words the same parts in every language, and the last one (only)
+    is the usual case, so a template always finds its texts."""
+    if not letter.situations:
+        return
+    parts = set(letter.situations[0].texts)
+    known = set(kb.concepts.get(_finding_concept(kb), {}))
+    for i, s in enumerate(letter.situations):
+        last = i == len(letter.situations) - 1
+        if last == bool(s.signals):
+            raise KBError(f"letter '{letter.channel}': situation '{s.id}' "
+                          + ("is the last, so it needs no signals: it is the usual case"
+                             if last else "needs signals: only the last one is the usual case"),
+                          s.origin)
+        if set(s.texts) != parts:
+            raise KBError(f"letter '{letter.channel}': situation '{s.id}' words "
+                          f"{', '.join(sorted(s.texts))}, not {', '.join(sorted(parts))} "
+                          f"as '{letter.situations[0].id}' does", s.origin)
+        for part, texts in sorted(s.texts.items()):
+            missing = [lang for lang in kb.languages if not texts.get(lang)]
+            if missing:
+                raise KBError(f"letter '{letter.channel}': situation '{s.id}' has no "
+                              f"'{part}' in {', '.join(missing)}", s.origin)
+        unknown = sorted(s.signals - known) if known else []
+        if unknown:
+            raise KBError(f"letter '{letter.channel}': situation '{s.id}' names unknown "
+                          f"signal '{unknown[0]}'{did_you_mean(unknown[0], known)}", s.origin)
+
+
+def _finding_concept(kb: KnowledgeBase) -> str:
+    """The concept kind that names the KB's findings (its red flags)."""
+    findings = kb.outputs.get("findings") or []
+    for spec in findings if isinstance(findings, list) else [findings]:
+        if spec.get("concept"):
+            return str(spec["concept"])
+    return ""
+
+
+def _situation(letter: LetterTemplate | None, signals: set[str]) -> Situation | None:
+    """The first situation of ``letter`` one of ``signals`` calls for, else the usual."""
+    for s in letter.situations if letter else ():
+        if not s.signals or s.signals & signals:
+            return s
+    return None
 
 
 def letter_channels(kb: KnowledgeBase) -> tuple[str, ...]:
@@ -239,7 +303,10 @@ def letter_context(a: Assessment, lang: str = "en", channel: str = "email",
     ``<subject key>`` (e.g. ``client``), ``as_of``, ``decision``, ``lang``, ``channel``,
     ``notify_on``, ``end_on``, ``days`` (between the two), ``steps`` (plan step id -> list
     of ``{date, subject, title, guidance}``), ``case`` (the case as written),
-    ``params`` (the effective parameters) and ``sender`` (the signature, or None).
+    ``params`` (the effective parameters), ``sender`` (the signature, or None),
+    ``signals`` (the case's red flags, by name), and from the letter's ``situations`` the
+    first one those signals call for: ``situation`` (its id) and ``texts`` (its texts in
+    ``lang``, by part; empty when the letter has no situations).
     Dates are written for the reader of ``lang`` (month names; the Solar Hijri date with
     the Gregorian one in Persian); ``as_of_iso``, ``notify_on_iso``, ``end_on_iso`` and
     each step's ``date_iso`` keep the ISO form.
@@ -247,6 +314,8 @@ def letter_context(a: Assessment, lang: str = "en", channel: str = "email",
     lx = for_kb(a.kb, lang)
     if a.plan is None:
         raise QueryError(f"no exit plan: the decision is '{a.decision}'")
+    signals = {f.id for f in a.signals}
+    situation = _situation(load_letters(a.kb).channels.get(channel), signals)
     steps: dict[str, list[dict[str, Any]]] = {}
     for item in plan_items(a, lang):
         if not item.milestone:
@@ -271,6 +340,10 @@ def letter_context(a: Assessment, lang: str = "en", channel: str = "email",
         "case": json.loads(json.dumps(dict(a.case.data), default=str)),
         "params": dict(sorted(a.trace.params.items())),
         "sender": sender,
+        "signals": sorted(signals),
+        "situation": situation.id if situation else None,
+        "texts": {part: a.kb.text(texts, lang) for part, texts in situation.texts.items()}
+        if situation else {},
     }
 
 

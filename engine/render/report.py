@@ -14,7 +14,7 @@ from ..assessment import Assessment
 from ..errors import PartwaysError
 from .diagram import GraphTooLarge, GraphvizMissing, case_view, inline_svg
 from .explain import why_outline, why_summary
-from .lang import for_kb, guidance_refs, ids_shown, param_title
+from .lang import for_kb, guidance_refs, ids_shown, param_title, param_value
 from .text import describe_fact
 
 
@@ -90,10 +90,8 @@ def render_html(a: Assessment, lang: str = "en", *, graph: bool = True) -> str:
     params = []
     for name, value in sorted(data["parameters"].items()):
         spec = kb.parameters.get(name)
-        unit = f"unit_{spec.unit}" if spec is not None else ""
         params.append({"name": name, "title": param_title(kb, name, lang),
-                       "value": lx.format(kb.ui_text(unit, lang), n=value) if unit in kb.ui
-                       else lx.num(value),
+                       "value": param_value(kb, name, value, lang),
                        "meaning": kb.text(spec.rationale, lang) if spec is not None else ""})
     dconcept = kb.concept(kb.outputs["decision"]["concept"], a.decision)
     summary, explanation = _explanation(a, lang)
