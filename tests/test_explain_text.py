@@ -217,3 +217,37 @@ def test_report_and_case_graph_show_the_attempts_between_flags_and_decision() ->
                    and any(layer[u] == "signal" for u in g.predecessors(n))
                    and any(layer[v] == "decision" for v in g.successors(n))
                    for n, d in g.nodes(data=True))
+
+
+OLD_TALK = {
+    "client": "Sahel Trading", "as_of": "2026-11-20",
+    "relationship": {"since": "2024-06-01", "recurring": True},
+    "events": [{"date": "2026-10-02", "type": "late_payment", "days_late": 21},
+               {"date": "2026-11-03", "type": "late_payment", "days_late": 30}],
+    "remediation": [{"date": "2025-03-01", "step": "frank_conversation", "outcome": "improved",
+                     "note": "Payments were on time for a year after"}],
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_old_record_is_explained_by_its_nearest_miss_once(lang: str) -> None:
+    """A repair recorded long before the problem, examined by several rules: why says once
+    what kept it from counting (it came before the first late payment), not every failed
+    test of every rule that looked at it."""
+    a = partways.assess_data(OLD_TALK)
+    assert a.decision == "remediate"
+    text = render_why(a.kb, a.why(), lang)
+    lines = [line for line in text.splitlines() if line.strip()]
+    at = next(i for i, line in enumerate(lines) if "Sahel" not in line and (
+        "2025" in line or "۲۰۲۵" in line) and ("2026" not in line and "۲۰۲۶" not in line))
+    reasons = []
+    for line in lines[at + 1:]:
+        if line.lstrip().startswith(("–", "•")) or re.match(r"\s*[0-9۰-۹]+\.", line):
+            break
+        reasons.append(line)
+    said = " ".join(reasons)
+    first_late, record = {"en": ("2 October 2026", "1 March 2025"),
+                          "ar": ("2 أكتوبر 2026", "1 مارس 2025"),
+                          "fa": ("۲ اکتبر ۲۰۲۶", "۱ مارس ۲۰۲۵")}[lang]
+    assert first_late in said, said
+    assert said.count(record) == 1, said  # one reason, not one per rule and test

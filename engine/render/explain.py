@@ -811,7 +811,7 @@ def _negations(w: _Words, negs: list[Premise], depth: int, lines: list[Line],
     for fid in sorted(found, key=lambda i: _by_date(facts[i])):
         lines.append((depth + 1, f"– {describe(w, facts[fid])}"))
         reasons = []
-        for f in found[fid]:
+        for f in _nearest(found[fid]):
             plain = _found_reason(w, f)
             if plain is not None:
                 reasons.append(plain)
@@ -822,6 +822,31 @@ def _negations(w: _Words, negs: list[Premise], depth: int, lines: list[Line],
             reasons.append(f"{head}: {checks}" if head and checks else head or checks)
         for r in dict.fromkeys(x for x in reasons if x):
             lines.append((depth + 2, r))
+
+
+def _nearest(found: list[Found]) -> list[Found]:
+    """The reasons worth saying for one record: every rule it blocked, and of the rules it
+    nearly matched only the nearest misses (fewest failed tests). A record that several
+    rules examined is then explained by what kept it closest to counting, not once per
+    rule with every failed test."""
+    near = [f for f in found if not f.blocks]
+    if not near:
+        return found
+    fewest = min(_failed(f) for f in near)
+    out: list[Found] = []
+    seen: set[tuple[str, ...]] = set()  # one reason per set of failed fields
+    for f in found:
+        if not f.blocks:
+            fields = tuple(c.field for c in f.checks if not c.held)
+            if _failed(f) != fewest or fields in seen:
+                continue
+            seen.add(fields)
+        out.append(f)
+    return out
+
+
+def _failed(f: Found) -> int:
+    return sum(1 for c in f.checks if not c.held)
 
 
 # --------------------------------------------------------------------------- why not
