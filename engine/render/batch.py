@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..portfolio import portfolio_spec
 from .lang import Lang, display_width, fit_width, for_kb, ids_shown, ui
 
 if TYPE_CHECKING:
@@ -105,7 +106,9 @@ def render_summary(s: Summary, kb: KnowledgeBase, lang: str = "en") -> str:
         for e in s.act_first:
             lines.append(f"  {lx.isolate(e['client'])}: {decision(e['decision'])} — "
                          f"{e['reason'] or '-'}")
-    for _rule_id, r in sorted(s.portfolio.get("rules", {}).items()):
+    spec = portfolio_spec(kb)
+    outputs = {rule["id"]: rule.get("output", {}) for rule in spec.rules} if spec else {}
+    for rule_id, r in sorted(s.portfolio.get("rules", {}).items()):
         if "set_size" in r:
             key = "batch_pareto_holds" if r["holds"] else "batch_pareto_not"
             lines.append(ui(kb, key, lang, title=r["title"], guidance=lx.join(r["guidance"]),
@@ -113,9 +116,11 @@ def render_summary(s: Summary, kb: KnowledgeBase, lang: str = "en") -> str:
                             share=lx.percent(r["set_share_of_total"]),
                             members=lx.join(lx.isolate(m) for m in r["members"][:10])))
         elif r.get("lowest"):
+            out = outputs.get(rule_id, {})  # the names the KB gives the figures
+            value, ratio = out.get("value"), out.get("ratio")
             low = lx.join(
-                f"{lx.isolate(x['client'])} {lx.num(x.get('effective_rate'))}"
-                + (f" ({lx.percent(x['rate_ratio'])})" if x.get("rate_ratio") is not None
-                   else "") for x in r["lowest"][:5])
+                f"{lx.isolate(x['client'])} {lx.num(x.get(value))}"
+                + (f" ({lx.percent(x[ratio])})" if x.get(ratio) is not None else "")
+                for x in r["lowest"][:5])
             lines.append(ui(kb, "batch_rate", lang, title=r["title"], list=low))
     return "\n".join(lines) + "\n"

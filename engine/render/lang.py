@@ -132,9 +132,11 @@ class Lang:
             text = text.replace(".", self.style.decimal)
         return self.digits(text)
 
-    def percent(self, share: float) -> str:
-        """A share (``0.82``) as a whole percentage in the language's digits and sign."""
-        return f"{self.num(round(share * 100))}{self.style.percent}"
+    def percent(self, share: float, tenths: bool = False) -> str:
+        """A share (``0.82``) as a percentage in the language's digits and sign: whole,
+        or to a tenth at most with ``tenths``."""
+        pct = round(share * 100, 1) if tenths else round(share * 100)
+        return f"{self.num(pct)}{self.style.percent}"
 
     def shown(self, value: Any, display: str = "number") -> str:
         """A value as the KB declares it is shown (a parameter's or measure's
@@ -142,7 +144,7 @@ class Lang:
         Persian, to a tenth at most); anything else is :meth:`num`."""
         if display == "percent" and isinstance(value, (int, float)) \
                 and not isinstance(value, bool):
-            return f"{self.num(round(value * 100, 1))}{self.style.percent}"
+            return self.percent(value, tenths=True)
         return self.num(value)
 
     def date(self, day: dt.date | str | None, inner: bool = False) -> str:
