@@ -144,9 +144,15 @@ class KnowledgeBase:
     problems: tuple[KBError, ...] = field(default=(), compare=False)
 
     def rule(self, rule_id: str) -> Rule:
-        for r in self.rules:
-            if r.id == rule_id:
-                return r
+        index = self.__dict__.get("_rule_index")
+        if index is None:  # made on first use (the first rule of an id wins, as a scan)
+            index = {}
+            for r in self.rules:
+                index.setdefault(r.id, r)
+            object.__setattr__(self, "_rule_index", index)
+        found = index.get(rule_id)
+        if found is not None:
+            return found
         from .errors import QueryError
 
         raise QueryError(f"no rule '{rule_id}'{did_you_mean(rule_id, [r.id for r in self.rules])}")
@@ -164,7 +170,11 @@ class KnowledgeBase:
         return self.text(self.ui.get(key), lang) or key.replace("_", " ")
 
     def default_params(self) -> dict[str, float]:
-        return {name: p.default for name, p in sorted(self.parameters.items())}
+        defaults = self.__dict__.get("_defaults")
+        if defaults is None:  # sorted once per KB; each caller gets its own copy
+            defaults = {name: p.default for name, p in sorted(self.parameters.items())}
+            object.__setattr__(self, "_defaults", defaults)
+        return dict(defaults)
 
 
 def default_kb_dir() -> Path:
