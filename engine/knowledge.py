@@ -6,7 +6,6 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -179,6 +178,14 @@ class KnowledgeBase:
 
 def default_kb_dir() -> Path:
     """The knowledge base shipped inside the package."""
+    import partways.kb as shipped  # a package of data files: its folder (no importlib.resources,
+    #                                which costs the cold start ~5 ms of imports)
+
+    where = getattr(shipped, "__file__", None)
+    if where:
+        return Path(where).parent
+    from importlib import resources
+
     return Path(str(resources.files("partways.kb")))
 
 
