@@ -13,7 +13,6 @@ import csv
 import datetime as dt
 import pickle
 import re
-import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _yaml
+from ._tempdb import temp_db
 from .case import check_doc
 from .errors import CaseError, KBError, Source, did_you_mean
 from .journal import _coerce, _declared, _types_of
@@ -239,9 +239,7 @@ class _Rows:
     (those rows come before the clients they belong to, in any order)."""
 
     def __init__(self) -> None:
-        self._db = sqlite3.connect("", check_same_thread=False)  # "": a private temp file
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-2048"):
-            self._db.execute(f"PRAGMA {pragma}")
+        self._db = temp_db()
         self._db.execute("CREATE TABLE rows (seq INTEGER PRIMARY KEY, client TEXT, data BLOB)")
         self._db.execute("CREATE INDEX rows_client ON rows (client, seq)")
         self._db.execute("CREATE TABLE seen (client TEXT PRIMARY KEY) WITHOUT ROWID")
