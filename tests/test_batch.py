@@ -80,15 +80,19 @@ def test_csv_sample_set_batch_and_import_round_trip(tmp_path: Path) -> None:
         assert a.to_dict()["decision_id"] == by_client[a.client]["decision_id"]
 
 
+def _export(folder: Path, clients: str, events: str) -> None:
+    (folder / "clients.csv").write_text(clients, encoding="utf-8")
+    (folder / "events.csv").write_text(events, encoding="utf-8")
+
+
 def test_csv_problems_are_located_and_never_dropped(tmp_path: Path) -> None:
-    (tmp_path / "clients.csv").write_text(
-        "Company,As of,Hours,Total billed,Wellbeing,Favourite colour\n"
-        "Acme,2026-11-16,abc,100,high,red\nBeta,2026-13-01,10,100,hihg,blue\n"
-        ",2026-11-16,10,100,low,\nGamma,2026-11-16,10,100,low,\n", encoding="utf-8")
-    (tmp_path / "events.csv").write_text(
-        "Client,Date,Type,Days late\nAcme,2026-10-01,late_payment,x\n"
-        "Zed,2026-10-02,late_payment,3\nGamma,2026-12-01,late_payment,3\n"
-        "Gamma,2026-10-01,late_payment,\n", encoding="utf-8")
+    _export(tmp_path,
+            "Company,As of,Hours,Total billed,Wellbeing,Favourite colour\n"
+            "Acme,2026-11-16,abc,100,high,red\nBeta,2026-13-01,10,100,hihg,blue\n"
+            ",2026-11-16,10,100,low,\nGamma,2026-11-16,10,100,low,\n",
+            "Client,Date,Type,Days late\nAcme,2026-10-01,late_payment,x\n"
+            "Zed,2026-10-02,late_payment,3\nGamma,2026-12-01,late_payment,3\n"
+            "Gamma,2026-10-01,late_payment,\n")
     result = CliRunner().invoke(main, ["import", str(tmp_path), "-o", str(tmp_path / "out")])
     assert result.exit_code == 1
     c, e = tmp_path / "clients.csv", tmp_path / "events.csv"
@@ -107,13 +111,12 @@ def test_csv_problems_are_located_and_never_dropped(tmp_path: Path) -> None:
 
 def test_csv_shifted_rows_money_formats_and_failed_rows_name_their_client(
         tmp_path: Path) -> None:
-    (tmp_path / "clients.csv").write_text(
-        "Company,As of,Hours,Amount due\n"
-        "Acme,2026-11-16,10,\"$1,200.00\"\nBeta,2026-11-16,10,0,Berlin,DE\n"
-        "Gamma,2026-11-16,10,0\n", encoding="utf-8")
-    (tmp_path / "events.csv").write_text(
-        "Client,Date,Type,Days late\nGamma,2026-10-01,late_payment,\"1,000\"\n"
-        "Zed,2026-10-02,late_payment,3\n", encoding="utf-8")
+    _export(tmp_path,
+            "Company,As of,Hours,Amount due\n"
+            "Acme,2026-11-16,10,\"$1,200.00\"\nBeta,2026-11-16,10,0,Berlin,DE\n"
+            "Gamma,2026-11-16,10,0\n",
+            "Client,Date,Type,Days late\nGamma,2026-10-01,late_payment,\"1,000\"\n"
+            "Zed,2026-10-02,late_payment,3\n")
     c, e = tmp_path / "clients.csv", tmp_path / "events.csv"
     result = CliRunner().invoke(main, ["batch", str(tmp_path), "--format", "csv"])
     assert result.exit_code == 1
