@@ -1,0 +1,62 @@
+"""Words a client manager reads without stopping: one Arabic spelling of "serious" (the
+severity of a red flag), and why-not --full speaking of the guidance and your case, not
+of "the knowledge base" and its "entries"."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import partways
+from partways.lint import lint_kb
+from partways.render.explain import render_why_not
+
+from _paths import EXAMPLES, ROOT
+
+CASES = sorted(EXAMPLES.glob("*.yaml"))
+SHADDA_SERIOUS = re.compile(r"جدّي")
+STIFF = re.compile(r"knowledge base|such entr|could give it|قاعدة المعرفة|القواعد:|پایگاه دانش"
+                   r"|این قاعده‌ها")
+
+
+def test_arabic_writes_serious_one_way_and_lint_keeps_it_so(tmp_path: Path) -> None:
+    kb = partways.load_kb()
+    assert kb.ui_text("severity_serious", "ar") == "جدية"
+    glossary = ROOT / "kb" / "glossary.yaml"
+    hits = [f"{p.relative_to(ROOT)}:{n}" for p in sorted((ROOT / "kb").rglob("*.yaml"))
+            if p != glossary
+            for n, line in enumerate(p.read_text("utf-8").splitlines(), 1)
+            if SHADDA_SERIOUS.search(line)]
+    assert hits == []
+    assert "جدية" in (ROOT / "kb" / "rules" / "decision" / "remediate.yaml").read_text("utf-8")
+    # an overlay text with the other spelling is flagged by the glossary check
+    (tmp_path / "ui.yaml").write_text(
+        "ui:\n  p9_flag: {en: A serious flag, ar: علامة جدّية, fa: پرچم جدی}\n", "utf-8")
+    report = lint_kb(overlays=[tmp_path], check_examples=False)
+    found = [p.message for p in report.problems if p.check == "glossary"]
+    assert any("'جدّية' (ar): the glossary's term is 'جدية'" in m for m in found), found
+    plain = tmp_path.parent / "plain"
+    plain.mkdir()
+    (plain / "ui.yaml").write_text(
+        "ui:\n  p9_flag: {en: A serious flag, ar: علامة جدية, fa: پرچم جدی}\n", "utf-8")
+    report = lint_kb(overlays=[plain], check_examples=False)
+    assert not [p for p in report.problems if p.check == "glossary"]
+
+
+@pytest.mark.parametrize("lang", ["en", "ar", "fa"])
+def test_why_not_full_speaks_of_the_guidance_and_your_case(lang: str) -> None:
+    seen_table_line = False
+    for case in CASES:
+        a = partways.assess(case)
+        for target in ("keep", "monitor", "remediate", "terminate", "terminate_now"):
+            if target == a.decision:
+                continue
+            text = render_why_not(a.kb, a.why_not(target), lang, full=True)
+            assert not STIFF.search(text), (case.name, target, STIFF.search(text))
+            seen_table_line |= any(w in text for w in (
+                "Set by the guidance itself, not by your case (47 entries)",
+                "تحدّده الإرشادات نفسها لا حالتك (47 مدخلًا)",
+                "این را خود رهنمودها تعیین می‌کنند، نه پرونده‌تان (۴۷ مورد)"))
+    assert seen_table_line
