@@ -60,3 +60,48 @@ def test_why_not_full_speaks_of_the_guidance_and_your_case(lang: str) -> None:
                 "تحدّده الإرشادات نفسها لا حالتك (47 مدخلًا)",
                 "این را خود رهنمودها تعیین می‌کنند، نه پرونده‌تان (۴۷ مورد)"))
     assert seen_table_line
+
+
+S45 = ROOT / "tests" / "scenarios" / "cases" / "s45-marjan-renewal-window.yaml"
+SEPEHR = EXAMPLES / "sepehr-software-no-progress.yaml"
+
+
+@pytest.mark.parametrize("lang", ["en", "ar", "fa"])
+def test_a_record_behind_two_red_flags_is_listed_once(lang: str) -> None:
+    from partways.render.text import render_text
+
+    for case in (S45, SEPEHR):
+        a = partways.assess(case)
+        text = render_text(a, lang)
+        slow = [e for e in a.trace.facts.values()
+                if e.get("fact") == "event" and e.get("type") == "slow_response"]
+        assert slow
+        lx = partways.render.lang.for_kb(a.kb, lang)
+        for e in slow:  # each slow reply once, with its date, in the text
+            assert text.count(lx.date(e["date"]) + " ") == 1, (case.name, e["date"])
+        shared = {"en": "read here as a different sign", "ar": "علامةً مختلفة",
+                  "fa": "نشانهٔ دیگری به شمار می‌آید"}[lang]
+        assert text.count(shared) >= 1
+        # the graph keeps both links: each slow reply supports both red flags
+        by_id = {s.id: set(s.evidence) for s in a.signals}
+        ids = {e["id"] for e in slow}
+        assert ids <= by_id["slow_response"] and ids & by_id["no_progress"]
+    if lang == "en":
+        assert "the same 3 records as under “The relationship is not progressing”" in \
+            render_text(partways.assess(S45), "en")
+
+
+def test_a_flag_with_no_shared_record_has_no_such_note() -> None:
+    from partways.render.text import render_text
+
+    text = render_text(partways.assess(EXAMPLES / "acme-late-payer.yaml"), "en")
+    assert "read here as a different sign" not in text and "the same" not in text
+
+
+def test_a_red_flag_named_like_an_event_reads_as_the_red_flag() -> None:
+    from partways.render.explain import render_why
+
+    a = partways.assess(S45)
+    en = render_why(a.kb, a.why(), "en")
+    assert "for “Replies too slowly”: not tried yet" in en and "for “Pays late”" in en
+    assert "for “slow response”" not in en and "for “late payment”" not in en
