@@ -10,7 +10,8 @@ import networkx as nx
 import pytest
 
 import partways
-from partways.render.explain import render_why
+from partways.render.explain import render_what_if, render_why
+from partways.whatif import what_if
 
 from _paths import EXAMPLES, TESTS
 
@@ -69,3 +70,43 @@ def test_a_why_lists_each_record_once() -> None:
                  and d.get("name") == name)
         assert len([u for u in g.predecessors(m)
                     if g.nodes[u].get("fact") == "event"]) == 2, name
+
+
+
+@pytest.mark.parametrize("lang", ["en", "ar", "fa"])
+def test_a_record_of_an_incident_is_explained_by_its_dates_not_every_alternative(
+        lang: str) -> None:
+    # verbal abuse aimed at the team and a disrespectful email the same day: one incident.
+    # Under each record, why says the dates that made it count; the kinds of sign the rule
+    # accepts (held, and the alternatives that did not hold) are not listed under it: the
+    # record line already says what it is.
+    data = {"client": "Cedar Dental Clinic", "as_of": "2026-11-20",
+            "relationship": {"recurring": True, "has_team": True},
+            "events": [{"date": "2026-11-12", "type": "verbal_abuse", "toward": "team"},
+                       {"date": "2026-11-12", "type": "disrespect"}]}
+    a = partways.assess_data(data)
+    assert a.decision == "terminate_now"
+    lines = render_why(a.kb, a.why(), lang).splitlines()
+    dated = {"en": "dated 12 November 2026", "ar": "بتاريخ 12 نوفمبر 2026",
+             "fa": "به تاریخ ۲۱ آبان ۱۴۰۵"}[lang]
+    under = [line.strip() for line in lines if line.strip().startswith(dated)]
+    assert len(under) == 2, lines  # one line under each record of the incident
+    for line in under:
+        assert f" {a.kb.ui_text('explain_or', lang)} (" not in line, line
+        assert ";" not in line and "؛" not in line, line  # the dates alone, no other test
+
+
+@pytest.mark.parametrize("lang", ["en", "ar", "fa"])
+def test_a_case_event_and_an_incident_have_different_names(lang: str) -> None:
+    # "incident no. 1" for the first event read as if it were a whole incident (several
+    # signs within a few days, judged together): each has its own word
+    kb = partways.load_kb()
+    event = kb.ui_text("explain_fact_event", lang)
+    for key in ("explain_fact_incident_sign", "explain_fact_incident_kind"):
+        incident_words = kb.ui_text(key, lang)
+        assert event not in incident_words, (event, incident_words)
+    data = {"client": "Cedar", "as_of": "2026-11-20",
+            "events": [{"date": "2026-11-12", "type": "disrespect", "toward": "team"}]}
+    a = partways.assess_data(data)
+    text = render_what_if(a.kb, what_if(a, ["events.1.toward=you"]), lang)
+    assert f". {event} " in text, text  # "1. event no. 1 — ..." (digits per language)

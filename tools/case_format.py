@@ -109,7 +109,7 @@ def _fields(props: dict[str, Any], prefix: str, required: list[str]) -> list[str
         desc = spec.get("description", "")
         kind = _type(spec)
         if name == "type" and prefix.startswith("events"):
-            kind, desc = "an event type", "The kind of incident: see the event types below."
+            kind, desc = "an event type", "The kind of event: see the event types below."
         if name == "step":
             kind, desc = "a step", "The repair step tried: see the remediation steps below."
         rows.append(f"| `{key}`{req} | {kind} | {_cell(desc)} |")

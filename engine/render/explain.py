@@ -354,8 +354,15 @@ def _shown(w: _Words, fact_type: str, checks: Iterable[Check], fact: FactRef | N
     other_failed = any(not c.held and c.op != "ex" for c in checks)
     out = []
     for c in checks:
+        if c.held and c.op == "any":
+            # the alternative that held, not every other one that did not
+            held = next((o for o in c.options if all(x.held for x in o)), ())
+            out.extend(_shown(w, fact_type, held, fact))
+            continue
         if c.held and (c.op == "ex" or (c.op == "eq" and (c.ref or c.field == label_field))):
             continue
+        if c.held and _is_case(w, fact_type) and _names_a_kind(c):
+            continue  # a held test of what kind of record it is: the record line says it
         if not c.held and c.op == "ex" and other_failed:
             continue
         if c.held and derived and c.op == "eq" and isinstance(c.required, bool):
@@ -364,6 +371,15 @@ def _shown(w: _Words, fact_type: str, checks: Iterable[Check], fact: FactRef | N
             continue  # a test against a premise that is not there: that premise says it
         out.append(c)
     return out
+
+
+def _names_a_kind(c: Check) -> bool:
+    """A test that a record is of some kind (its type, a kind, who it was aimed at): a
+    comparison with words, not with a number or a date."""
+    if c.op not in ("eq", "neq", "in"):
+        return False
+    values = c.required if isinstance(c.required, (list, tuple)) else [c.required]
+    return bool(values) and all(isinstance(v, str) and not _is_iso_date(v) for v in values)
 
 
 def _sentences(w: _Words, fact_type: str, checks: Iterable[Check], fact: FactRef | None,
