@@ -26,7 +26,10 @@ the plain reference evaluator on generated cases and the shipped examples.
 
 from __future__ import annotations
 
+import hashlib
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import is_, itemgetter
 from typing import Any
 
 from .errors import InferenceError
@@ -35,23 +38,26 @@ from .expr import (
     AnyOf,
     Cond,
     Const,
+    Op,
     Ref,
     Test,
     compare,
     cond_test,
-    conds_test,
     evaluate,
     known_operand,
     normalize_number,
+    refs_of,
+    fact_test_source,
 )
 from .facts import Fact, FactBase
-from .inference import Trace, _alias, conclusion_id, record
+from .inference import Firing, Trace, _alias
 from .knowledge import KnowledgeBase, Rule
 
 Env = dict[str, Fact]
 Alpha = Callable[[Fact], bool]
 Join = Callable[[Fact, Env], bool]
-Concluder = Callable[[Env, Sequence[tuple[str, str]]], Fact]
+# a rule's firing (see _conclusion_source): the new fact concluded, or None
+Concluder = Callable[..., "Fact | None"]
 
 
 # ----------------------------------------------------------------------------- tests
@@ -89,53 +95,191 @@ def _fact_only(c: Cond, params: Mapping[str, Any]) -> bool:
 # ----------------------------------------------------------------------------- conclusions
 
 
-def concluder(kb: KnowledgeBase, rule: Rule, params: Mapping[str, Any]
-               ) -> Concluder:
-    """:func:`~partways.inference.conclude` for one rule, its ``then`` compiled: constants
-    and parameters computed once, references read directly (same fields, same id)."""
-    getters: list[tuple[str, bool, Any]] = []  # (field, constant?, value or getter)
-    for key, expr in rule.then.items():
-        known, value = known_operand(expr, params) if not isinstance(expr, Ref) else (False, None)
+def conclusion_functions(kb: KnowledgeBase, rules: Iterable[tuple[Rule, int]],
+                         params: Mapping[str, Any]) -> dict[str, Concluder]:
+    """Per rule id, the rule's firing as generated Python (see :func:`_conclusion_source`)
+    taking ``(trace, matched)``, the matched facts by alias: for the durable path."""
+    ns = _conclusion_namespace()
+    source: list[str] = []
+    names: dict[str, str] = {}
+    for n, (rule, level) in enumerate(rules):
+        names[rule.id] = f"_conclude_{n}"
+        source += [*_conclusion_source(kb, rule, params, level, names[rule.id], ns,
+                                       by_alias=True), ""]
+    exec(compile("\n".join(source), "<partways: compiled conclusions>", "exec"), ns)
+    return {rule_id: ns[name] for rule_id, name in names.items()}
+
+
+def _conclusion_namespace() -> dict[str, Any]:
+    return {"MISSING": MISSING, "N": normalize_number, "DIGESTS": _DIGESTS, "digest": _digest,
+            "FIRING": tuple.__new__, "Firing": Firing, "InferenceError": InferenceError,
+            "sum": sum, "prod": math.prod, "min": min, "max": max, "isinstance": isinstance}
+
+
+_DIGESTS: dict[str, str] = {}  # "rule|premise ids" -> the 8 hex digits of its conclusion id
+
+
+def _digest(text: str) -> str:
+    """:func:`~partways.inference.conclusion_id`'s digest of ``text``, remembered (cases
+    share most derivations; bounded)."""
+    if len(_DIGESTS) >= 100_000:
+        _DIGESTS.clear()
+    out = _DIGESTS[text] = hashlib.sha1(text.encode()).hexdigest()[:8]
+    return out
+
+
+def _conclusion_source(kb: KnowledgeBase, rule: Rule, params: Mapping[str, Any], level: int,
+                       name: str, ns: dict[str, Any], *, by_alias: bool = False) -> list[str]:
+    """``name(trace, f<k>...)``: fire ``rule`` on the facts of its positive patterns
+    (``f<k>`` binds pattern ``k``; with ``by_alias``, ``name(trace, matched)`` reads them
+    from a mapping by alias), as :func:`~partways.inference.conclude` and
+    :func:`~partways.inference.record` do: the same fields, id, firing and trace. Returns
+    the conclusion when it is a new fact, else ``None``. The rule's ``then`` is written
+    out: constants and parameters computed now, references read directly."""
+    positives = [(k, _alias(p, k)) for k, p in enumerate(rule.when) if not p.negated]
+    var_of = {alias: f"f{k}" for k, alias in positives}
+    cap = kb.max_firings
+    tag = name
+    ns[f"{tag}_over"] = (f"more than {cap} rule firings for one case: the knowledge base is "
+                         "probably looping (see 'partways kb lint')")
+    if by_alias:
+        out = [f"def {name}(trace, m):",
+               *(f"    f{k} = m[{alias!r}]" for k, alias in positives)]
+    else:
+        out = [f"def {name}(trace{''.join(f', f{k}' for k, _ in positives)}):"]
+    out += ["    firings = trace.firings", f"    if len(firings) >= {cap}:",
+            f"        raise InferenceError({tag}_over)",
+            *(f"    i{k} = f{k}['id']" for k, _ in positives)]
+    values: dict[str, tuple[bool, str]] = {}  # field -> (always present?, source of value)
+    counter = [0]
+    for i, (key, expr) in enumerate(rule.then.items()):
+        known, value = (False, None) if isinstance(expr, Ref) else known_operand(expr, params)
         if known:
-            getters.append((key, True, normalize_number(value)))
-        elif isinstance(expr, Ref):
-            getters.append((key, False, _ref_getter(expr.alias, expr.field)))
-        else:
-            getters.append((key, False, _expr_getter(expr, params)))
-    then_fact = rule.then_fact
-
-    def conclude(matched: Env, premises: Sequence[tuple[str, str]]) -> Fact:
-        """The conclusion of ``matched`` (the positive aliases in pattern order, whose
-        ``premises`` are their (alias, fact id))."""
-        fields: dict[str, Any] = {}
-        for key, constant, get in getters:
-            value = get if constant else normalize_number(get(matched))
+            value = normalize_number(value)
             if value is not MISSING and value is not None:
-                fields[key] = value
-        premise_ids = [fid for _, fid in premises]
-        return {"fact": then_fact, "id": conclusion_id(kb, rule, premise_ids, fields),
-                **fields}
+                ns[f"{tag}_k{i}"] = value
+                values[key] = (True, f"{tag}_k{i}")
+            continue
+        if isinstance(expr, Ref) and expr.alias not in var_of:
+            continue  # a negated pattern's alias: never bound, so the field is missing
+        out += _expr_lines(expr, f"v{i}", var_of, params, ns, f"{tag}_k{i}", counter, "    ")
+        if isinstance(expr, Ref):
+            out += [f"    if v{i}.__class__ is float or v{i}.__class__ is int or ("
+                    f"v{i}.__class__ is not str and v{i}.__class__ is not bool "
+                    f"and isinstance(v{i}, (int, float))):",
+                    f"        v{i} = N(v{i})"]
+        else:
+            out.append(f"    v{i} = N(v{i})")
+        values[key] = (False, f"v{i}")
 
-    return conclude
+    def field(key: str) -> str:
+        """The source of ``fields.get(key)``."""
+        if key not in values:
+            return "None"
+        always, src = values[key]
+        return src if always else f"(None if {src} is MISSING else {src})"
+
+    prefix = rule.then_fact
+    if rule.key:
+        parts = [repr(f"{prefix}:")]
+        for j, k in enumerate(rule.key):
+            if j:
+                parts.append("'/'")
+            if k not in values:
+                parts.append("'None'")
+            elif values[k][0]:
+                parts.append(repr(str(ns[values[k][1]])))
+            else:
+                parts.append(f"str({field(k)})")
+        out.append(f"    fid = {' + '.join(parts)}")
+    else:
+        text = " + '|' + ".join([repr(rule.id), *(f"i{k}" for k, _ in positives)])
+        out += [f"    text = {text}", "    dig = DIGESTS.get(text)", "    if dig is None:",
+                "        dig = digest(text)"]
+        label = kb.fact_types[rule.then_fact].label_field
+        if label is None or label not in values:
+            out.append(f"    fid = {prefix + '#'!r} + dig")
+        elif values[label][0]:
+            out.append(f"    fid = {f'{prefix}:{ns[values[label][1]]}#'!r} + dig")
+        else:
+            src = values[label][1]
+            out += [f"    if {src} is MISSING or {src} is None:",
+                    f"        fid = {prefix + '#'!r} + dig", "    else:",
+                    f"        fid = {prefix + ':'!r} + format({src}) + '#' + dig"]
+    # the conclusion: fields in ``then`` order, those missing or None left out
+    display = [f"'fact': {rule.then_fact!r}", "'id': fid"]
+    build: list[str] = []
+    for key, (always, src) in values.items():
+        if always and not build:
+            display.append(f"{key!r}: {src}")
+        elif always:
+            build.append(f"    fact[{key!r}] = {src}")
+        else:
+            build += [f"    if {src} is not MISSING and {src} is not None:",
+                      f"        fact[{key!r}] = {src}"]
+    premises = "".join(f"({alias!r}, i{k}), " for k, alias in positives)
+    firing = f"firings.append(FIRING(Firing, ({rule.id!r}, ({premises}), fid, {level})))"
+    ns[f"{tag}_rule"] = rule
+    out += ["    facts = trace.facts", "    old = facts.get(fid)", "    if old is not None:"]
+    if rule.key:
+        out += [f"        fact = {{{', '.join(display)}}}", *("    " + b for b in build),
+                "        if old != fact:", f"            _clash({tag}_rule, fid)",
+                f"        {firing}", "        return None"]
+        ns["_clash"] = _clash
+    else:
+        out.append("        return None")
+    out += [f"    fact = {{{', '.join(display)}}}", *build, f"    {firing}",
+            "    facts[fid] = fact", "    return fact"]
+    return out
 
 
-def _ref_getter(alias: str, fld: str) -> Callable[[Env], Any]:
-    def get(matched: Env) -> Any:
-        fact = matched.get(alias)
-        return MISSING if fact is None else fact.get(fld, MISSING)
-
-    return get
+def _clash(rule: Rule, fid: str) -> None:
+    raise InferenceError(f"rule '{rule.id}' concluded two different '{rule.then_fact}' facts "
+                         f"with the same key {fid}", rule.origin)
 
 
-def _expr_getter(expr: Any, params: Mapping[str, Any]) -> Callable[[Env], Any]:
-    def get(matched: Env) -> Any:
-        def resolve(ref: Ref) -> Any:
-            fact = matched.get(ref.alias)
-            return MISSING if fact is None else fact.get(ref.field, MISSING)
-
-        return evaluate(expr, params, resolve)
-
-    return get
+def _expr_lines(expr: Any, target: str, var_of: Mapping[str, str], params: Mapping[str, Any],
+                ns: dict[str, Any], tag: str, counter: list[int], ind: str) -> list[str]:
+    """Statements giving ``target`` the value :func:`~partways.expr.evaluate` gives
+    ``expr`` (before :func:`~partways.expr.normalize_number`)."""
+    known, value = (False, None) if isinstance(expr, Ref) else known_operand(expr, params)
+    if known:
+        counter[0] += 1
+        ns[f"{tag}_{counter[0]}"] = value
+        return [f"{ind}{target} = {tag}_{counter[0]}"]
+    if isinstance(expr, Ref):
+        var = var_of.get(expr.alias)
+        return [f"{ind}{target} = " + (f"{var}.get({expr.field!r}, MISSING)" if var else "MISSING")]
+    assert isinstance(expr, Op)
+    if expr.op == "coalesce":
+        out: list[str] = []
+        for arg in expr.args:
+            out += _expr_lines(arg, target, var_of, params, ns, tag, counter, ind)
+            out.append(f"{ind}if {target} is MISSING or {target} is None:")
+            ind += "    "
+        return [*out, f"{ind}{target} = MISSING"]
+    out = []
+    temps = []
+    for arg in expr.args:
+        counter[0] += 1
+        temps.append(f"t{counter[0]}")
+        out += _expr_lines(arg, temps[-1], var_of, params, ns, tag, counter, ind)
+    bad = " or ".join(f"{t} is MISSING or {t} is None or isinstance({t}, (str, bool))"
+                      for t in temps)
+    out += [f"{ind}if {bad}:", f"{ind}    {target} = MISSING", f"{ind}else:"]
+    args = ", ".join(temps)
+    if expr.op == "neg":
+        out.append(f"{ind}    {target} = -{temps[0]}")
+    elif expr.op in ("add", "mul", "min", "max"):
+        fn = {"add": "sum", "mul": "prod"}.get(expr.op, expr.op)
+        out.append(f"{ind}    {target} = {fn}(({args},))")
+    elif expr.op == "sub":
+        out.append(f"{ind}    {target} = {' - '.join(temps)}")
+    else:  # div
+        zero = " or ".join(f"{t} == 0" for t in temps[1:]) or "False"
+        out += [f"{ind}    if {zero}:", f"{ind}        {target} = MISSING", f"{ind}    else:",
+                f"{ind}        {target} = {' / '.join(temps)}"]
+    return out
 
 
 # ----------------------------------------------------------------------------- memories
@@ -146,38 +290,65 @@ class _Memory:
     optionally indexed on one field for equality joins (the contents live in a
     :class:`_Store`, one per run, at ``slot``)."""
 
-    __slots__ = ("alpha", "calls", "key", "slot", "tests", "users")
+    __slots__ = ("at", "conds", "key", "slot", "users")
 
-    def __init__(self, alpha: Alpha, key: str | None, slot: int,
-                 tests: Sequence[Alpha] = ()) -> None:
-        self.alpha = alpha
+    def __init__(self, key: str | None, slot: int, conds: Sequence[Cond] = ()) -> None:
         self.key = key
         self.slot = slot
-        self.tests = tuple(tests)  # ``alpha``'s tests, one per condition (all must hold)
+        self.conds = tuple(conds)  # ``alpha``'s conditions (all must hold)
         self.users: list[tuple[_Rule, int]] = []
-        # ``users`` by stratum, with the generated matcher of each (None: _Run.join)
-        self.calls: dict[int, list[tuple[Matcher | None, _Rule, int]]] = {}
+        # per stratum, the matching code of ``users`` pinned on this memory's new fact
+        self.at: list[list[Matcher]] = []
 
 
 Item = tuple[int, Fact]
 
 
+_NO_INDEX: dict[Any, list[Item]] = {}  # of a memory without a join key: never written
+_NO_ODD: list[Item] = []
+_THAW = object()  # CompiledRules.own_routing: a type whose memories a run shares
+
+
 class _Store:
     """One run's alpha memories: facts in arrival order, and hash indexes on join keys."""
 
-    __slots__ = ("index", "items", "odd")
+    __slots__ = ("index", "indexed", "items", "odd")
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, keyed: Sequence[int] = ()) -> None:
         self.items: list[list[Item]] = [[] for _ in range(n)]
-        self.index: list[dict[Any, list[Item]]] = [{} for _ in range(n)]
-        self.odd: list[list[Item]] = [[] for _ in range(n)]  # key not hashable: scanned
+        # for the memories indexed on a join key (``keyed``; the others have none)
+        self.indexed = tuple(keyed)
+        self.index: list[dict[Any, list[Item]]] = [_NO_INDEX] * n
+        self.odd: list[list[Item]] = [_NO_ODD] * n  # key not hashable: scanned
+        for slot in self.indexed:
+            self.index[slot] = {}
+            self.odd[slot] = []
 
-    def copy(self) -> _Store:
+    def copy(self, shared: Sequence[int] = ()) -> _Store:
+        """A copy to add to; the memories at ``shared`` are the same objects (they must
+        not change: see :meth:`CompiledRules.template`)."""
         new = _Store(0)
-        new.items = [list(x) for x in self.items]
-        new.index = [{k: list(v) for k, v in d.items()} if d else {} for d in self.index]
-        new.odd = [list(x) for x in self.odd]
+        new.indexed = self.indexed
+        new.items = list(map(list.copy, self.items))
+        new.index = self.index.copy()
+        new.odd = self.odd.copy()
+        for slot in self.indexed:
+            index = self.index[slot]
+            new.index[slot] = {k: list(v) for k, v in index.items()} if index else {}
+            new.odd[slot] = list(self.odd[slot])
+        for slot in shared:
+            new.items[slot] = self.items[slot]
+            new.index[slot] = self.index[slot]
+            new.odd[slot] = self.odd[slot]
         return new
+
+    def thaw(self, shared: Sequence[int]) -> None:
+        """Own the memories :meth:`copy` shared, before adding to them (again: harmless)."""
+        for slot in shared:
+            self.items[slot] = list(self.items[slot])
+            if slot in self.indexed:
+                self.index[slot] = {k: list(v) for k, v in self.index[slot].items()}
+                self.odd[slot] = list(self.odd[slot])
 
     def add(self, memory: _Memory, seq: int, fact: Fact) -> None:
         item = (seq, fact)
@@ -234,17 +405,21 @@ Matcher = Callable[["_Run", "Fact | None", int], None]
 class _Rule:
     __slots__ = ("conclude", "level", "matchers", "rule", "steps")
 
-    def __init__(self, rule: Rule, level: int, steps: list[_Step],
-                 conclude: Concluder) -> None:
+    def __init__(self, rule: Rule, level: int, steps: list[_Step]) -> None:
         self.rule = rule
         self.level = level
         self.steps = steps
-        self.conclude = conclude
+        # (trace, the facts of the positive steps in order): generated (_generate)
+        self.conclude: Concluder = _unset
         # the rule's matching code, by pinned step (-1: none); None: run by _Run.join
         self.matchers: dict[int, Matcher] | None = None
 
 
 Route = Callable[["_Store", int, Fact], list["_Memory"]]
+
+
+def _nowhere(store: _Store, seq: int, fact: Fact) -> list[_Memory]:
+    return []
 
 
 class _Dispatch:
@@ -259,24 +434,7 @@ class _Dispatch:
         # generated: per dispatch value, and for the rest, a function that puts a fact
         # into each of :meth:`memories` whose tests it passes and returns those memories
         self.routes: dict[Any, Route] = {}
-        self.rest_route: Route | None = None
-
-    def route(self, fact: Fact) -> Route | None:
-        """The generated function for :meth:`memories` of ``fact``."""
-        if self.field is not None:
-            value = fact.get(self.field)
-            if isinstance(value, str):
-                hit = self.routes.get(value)
-                if hit is not None:
-                    return hit
-        return self.rest_route
-
-    def memories(self, fact: Fact) -> list[_Memory]:
-        if self.field is None:
-            return self.rest
-        value = fact.get(self.field)
-        hit = self.by_value.get(value) if isinstance(value, str) else None
-        return hit + self.rest if hit else self.rest
+        self.rest_route: Route = _nowhere
 
 
 class CompiledRules:
@@ -302,8 +460,7 @@ class CompiledRules:
                 signature = (p.fact, _signature(alpha_conds, params), key)
                 memory = shared.get(signature) if signature[1] is not None else None
                 if memory is None:
-                    memory = _Memory(conds_test(alpha_conds, params), key, len(self.memories),
-                                     [cond_test(c, params) for c in alpha_conds])
+                    memory = _Memory(key, len(self.memories), alpha_conds)
                     self.memories.append(memory)
                     if signature[1] is not None:
                         shared[signature] = memory
@@ -319,39 +476,75 @@ class CompiledRules:
                     key_ref = key_test.operand
                     key_of = _key_getter(key_ref.alias, key_ref.field)
                 steps.append(_Step(alias, p.negated, memory, join, key_of, join_conds, key_ref))
-            compiled = _Rule(r, strata[r.id], steps, concluder(kb, r, params))
+            compiled = _Rule(r, strata[r.id], steps)
             for j, step in enumerate(steps):
                 if not step.negated:
                     step.memory.users.append((compiled, j))
             self.rules.append(compiled)
         self.dispatch = {t: _dispatch(entries) for t, entries in by_type.items()}
-        _generate(self.rules)
-        _generateconds_test(self.dispatch.values())
-        for memory in self.memories:
-            for rule, j in memory.users:
-                match = rule.matchers[j] if rule.matchers is not None else None
-                memory.calls.setdefault(rule.level, []).append((match, rule, j))
-        self._template: tuple[tuple[int, ...], tuple[Fact, ...], _Store] | None = None
+        _generate_routes(self.dispatch.values(), self.params)
+        # per fact type: (the dispatch field, its routes by value, the route of the rest)
+        self.routing = {t: (d.field, d.routes, d.rest_route) for t, d in self.dispatch.items()}
+        _generate(kb, self.rules, self.params, self.dispatch)
         self.levels = sorted({r.level for r in self.rules})
+        top = max(self.levels, default=0)
+        # per stratum: its rules' matching code over the facts already there
+        self.initial = [(level, [_matcher(rule, -1) for rule in self.rules if rule.level == level])
+                        for level in self.levels]
+        for memory in self.memories:
+            memory.at = [[] for _ in range(top + 1)]
+            for rule, j in memory.users:
+                memory.at[rule.level].append(_matcher(rule, j))
+        self._template: tuple[list[Fact], _Store] | None = None
+        # Memories that only KB table rows can reach (a table type no rule concludes):
+        # after the template, a run never adds to them unless it has facts of those
+        # types of its own, so runs share them (see template)
+        tables = {t for t, ft in kb.fact_types.items() if ft.table} - {
+            r.then_fact for r in kb.rules}
+        self.frozen_types = frozenset(t for t in tables if t in self.dispatch)
+        self.frozen = tuple(sorted({m.slot for t in self.frozen_types
+                                    for m in (*self.dispatch[t].rest,
+                                              *(x for ms in self.dispatch[t].by_value.values()
+                                                for x in ms))}))
+        # routing for a run's own facts: a frozen type's facts thaw the memories first
+        self.own_routing: dict[str, Any] = {**self.routing, **dict.fromkeys(self.frozen_types,
+                                                                            _THAW)}
 
     def run(self, fb: FactBase, trace: Trace) -> None:
         _Run(self, fb, trace).evaluate()
 
-    def template(self, static: tuple[Fact, ...], run: _Run) -> tuple[_Store, int]:
-        """A fresh store holding ``static`` (sequence numbers from 0), and the next number."""
-        key = tuple(id(f) for f in static)
+    def template(self, static: list[Fact], run: _Run) -> tuple[_Store, int]:
+        """A fresh store holding ``static`` (sequence numbers from 0), and the next number.
+        Its memories of :attr:`frozen` are the template's own (:meth:`_Store.thaw` before
+        adding to them)."""
         hit = self._template
-        if hit is None or hit[0] != key or any(a is not b for a, b in zip(hit[1], static,
-                                                                          strict=True)):
-            run.store, run.seq = _Store(len(self.memories)), 0
-            for fact in sorted(static, key=lambda f: f["id"]):
+        if hit is None or len(hit[0]) != len(static) or not all(map(is_, hit[0], static)):
+            run.store = _Store(len(self.memories), [m.slot for m in self.memories
+                                                    if m.key is not None])
+            run.seq = 0
+            for fact in sorted(static, key=_ID):
                 run.add(fact)
-            hit = self._template = (key, static, run.store)
-        return hit[2].copy(), len(static)
+            hit = self._template = (static, run.store)
+        return hit[1].copy(self.frozen), len(static)
 
 
 def _fact_id(fact: Fact) -> str:
     return str(fact["id"])
+
+
+_ID = itemgetter("id")
+
+
+def _matcher(rule: _Rule, pin: int) -> Matcher:
+    """``rule``'s matching code pinned on step ``pin`` (-1: none): generated, or
+    :meth:`_Run.join` for a rule the generator leaves out."""
+    if rule.matchers is not None:
+        return rule.matchers[pin]
+
+    def match(run: _Run, pinned: Fact | None, bound: int) -> None:
+        run.join(rule, 0, {}, pin, pinned, bound)
+
+    return match
 
 
 def _key_getter(alias: str, fld: str) -> Callable[[Env], Any]:
@@ -404,22 +597,32 @@ def _dispatch(entries: list[tuple[_Memory, tuple[str, str] | None]]) -> _Dispatc
 _MAX_NESTING = 15  # Python refuses more than 20 nested loops in one function
 
 
-def _generate(rules: Sequence[_Rule]) -> None:
+def _unset(*args: Any) -> None:
+    raise AssertionError("conclusion code not generated")
+
+
+def _generate(kb: KnowledgeBase, rules: Sequence[_Rule], params: Mapping[str, Any],
+              dispatch: Mapping[str, _Dispatch]) -> None:
     """Give each rule its matching code: Python source generated once per compiled rule
     set, one function per rule and pinned step, in which :meth:`_Run.join`'s recursion is
     unrolled into nested loops over the rule's memories (facts bound to locals, joins on
     other aliases' fields written out, index lookups inlined). Same matches in the same
-    order as :meth:`_Run.join`, which still runs a rule the generator leaves out."""
-    ns: dict[str, Any] = {"MISSING": MISSING, "compare": compare}
+    order as :meth:`_Run.join`, which still runs a rule the generator leaves out. Each
+    rule's firing is generated too (:func:`_conclusion_source`), and where the route of
+    its conclusions is known now, their storing."""
+    ns: dict[str, Any] = {"MISSING": MISSING, "compare": compare, **_conclusion_namespace()}
     source: list[str] = []
+    helpers: dict[str, list[str]] = {}
     made: list[tuple[_Rule, dict[int, str]]] = []
     for n, rule in enumerate(rules):
+        source += [*_conclusion_source(kb, rule.rule, params, rule.level, f"C{n}", ns), ""]
+        ns[f"P{n}"] = _route_of(rule.rule, params, dispatch)
         pins = [-1] + [j for j, step in enumerate(rule.steps) if not step.negated]
         names: dict[int, str] = {}
         lines: list[str] = []
         for pin in pins:
             name = f"_match_{n}_{pin + 1}"
-            body = _matcher_source(rule, n, pin, name, ns)
+            body = _matcher_source(rule, n, pin, name, ns, params, helpers)
             if body is None:
                 break
             names[pin] = name
@@ -428,17 +631,43 @@ def _generate(rules: Sequence[_Rule]) -> None:
             ns[f"R{n}"] = rule
             source += lines
             made.append((rule, names))
+    source += [line for lines in helpers.values() for line in lines]
     exec(compile("\n".join(source), "<partways: compiled rules>", "exec"), ns)
+    for n, rule in enumerate(rules):
+        rule.conclude = ns[f"C{n}"]
     for rule, names in made:
         rule.matchers = {pin: ns[name] for pin, name in names.items()}
 
 
-def _generateconds_test(dispatches: Iterable[_Dispatch]) -> None:
+def _route_of(rule: Rule, params: Mapping[str, Any], dispatch: Mapping[str, _Dispatch]
+              ) -> Route | bool | None:
+    """The route every conclusion of ``rule`` takes (:meth:`_Dispatch.route`) when its
+    ``then`` decides it; ``False`` when no memory takes its fact type, ``None`` when the
+    route depends on the matched facts."""
+    d = dispatch.get(rule.then_fact)
+    if d is None:
+        return False
+    if d.field is None:
+        return d.rest_route
+    expr = rule.then.get(d.field)
+    if expr is None:
+        return d.rest_route
+    known, value = (False, None) if isinstance(expr, Ref) else known_operand(expr, params)
+    if not known:
+        return None
+    value = normalize_number(value)
+    return d.routes.get(value, d.rest_route) if isinstance(value, str) else d.rest_route
+
+
+def _generate_routes(dispatches: Iterable[_Dispatch], params: Mapping[str, Any]) -> None:
     """Give each dispatch its routes: for every list of memories a fact can be offered
     (a dispatch value's, then the rest; or the rest alone), a generated function that
     tests the fact against each memory in order, its tests written out one after the
-    other, and stores it where they pass (what :meth:`_Run.add` does with ``alpha``)."""
-    ns: dict[str, Any] = {}
+    other (:func:`~partways.expr.fact_test_source`; a dispatch value's own test is known to
+    hold), stores it where they pass as :meth:`_Store.add` does, and returns those
+    memories."""
+    ns: dict[str, Any] = {"MISSING": MISSING, "compare": compare,
+                          "SIMPLE": (str, int, float, bool)}
     source: list[str] = []
     wanted: list[tuple[_Dispatch, Any, str]] = []
     for d in dispatches:
@@ -446,19 +675,31 @@ def _generateconds_test(dispatches: Iterable[_Dispatch]) -> None:
         lists += [(value, hit + d.rest) for value, hit in d.by_value.items()]
         for value, memories in lists:
             name = f"_route_{len(wanted)}"
-            source += [f"def {name}(store, seq, fact):", "    taken = []"]
+            source += [f"def {name}(store, seq, fact):", "    item = (seq, fact)",
+                       "    taken = []"]
             for memory in memories:
                 m = f"M{memory.slot}"
                 ns[m] = memory
-                tests = []
-                for i, test in enumerate(memory.tests):
-                    ns[f"{m}_{i}"] = test
-                    tests.append(f"{m}_{i}(fact)")
+                tests = [fact_test_source(c, params, "fact", ns, f"{m}_{i}")
+                         for i, c in enumerate(memory.conds)
+                         if value is None or _discriminant((c,)) != (d.field, value)]
                 ind = "    "
                 if tests:
                     source.append(f"    if {' and '.join(tests)}:")
                     ind = "        "
-                source += [f"{ind}store.add({m}, seq, fact)", f"{ind}taken.append({m})"]
+                source.append(f"{ind}store.items[{memory.slot}].append(item)")
+                if memory.key is not None:
+                    source += [f"{ind}k = fact.get({memory.key!r})",
+                               f"{ind}if k is not None:",  # never equal to anything
+                               f"{ind}    if isinstance(k, SIMPLE):",
+                               f"{ind}        hit = store.index[{memory.slot}].get(k)",
+                               f"{ind}        if hit is None:",
+                               f"{ind}            store.index[{memory.slot}][k] = [item]",
+                               f"{ind}        else:",
+                               f"{ind}            hit.append(item)",
+                               f"{ind}    else:",
+                               f"{ind}        store.odd[{memory.slot}].append(item)"]
+                source.append(f"{ind}taken.append({m})")
             source += ["    return taken", ""]
             wanted.append((d, value, name))
     exec(compile("\n".join(source), "<partways: compiled memories>", "exec"), ns)
@@ -469,27 +710,36 @@ def _generateconds_test(dispatches: Iterable[_Dispatch]) -> None:
             d.routes[value] = ns[name]
 
 
-def _matcher_source(rule: _Rule, n: int, pin: int, name: str, ns: dict[str, Any]
+def _matcher_source(rule: _Rule, n: int, pin: int, name: str, ns: dict[str, Any],
+                    params: Mapping[str, Any], helpers: dict[str, list[str]]
                     ) -> list[str] | None:
     """``name(run, pinned, bound)``: every match of ``rule`` as :meth:`_Run.join` finds
     them from step 0 (``pin`` and ``bound`` as there), each fired through ``run.emit``.
     ``None`` when a reference cannot be resolved to a step bound before it."""
     out = [f"def {name}(run, pinned, bound):", "    store = run.store",
-           "    items = store.items", "    lim = bound + 1"]
+           "    items = store.items", "    index = store.index", "    odd = store.odd",
+           "    lim = bound + 1"]
     ind = "    "
     bound_at: dict[str, int] = {}  # alias -> step that binds it (f<step> holds the fact)
     for k, step in enumerate(rule.steps):
         if len(ind) // 4 > _MAX_NESTING:
             return None
         var = f"f{k}"
+        slot = step.memory.slot
+        exact = None
         if step.key_ref is None:
-            cands = f"items[{step.memory.slot}]"
+            cands = f"items[{slot}]"
         elif step.key_ref.alias in bound_at:
-            cands = (f"store.keyed({step.memory.slot}, "
-                     f"f{bound_at[step.key_ref.alias]}.get({step.key_ref.field!r}, MISSING))")
+            if k != pin:
+                # a string key found in the index equals it: the key's test is decided
+                out += [f"{ind}k{k} = f{bound_at[step.key_ref.alias]}"
+                        f".get({step.key_ref.field!r}, MISSING)",
+                        f"{ind}e{k} = k{k}.__class__ is str and not odd[{slot}]"]
+                exact = f"e{k}"
+            cands = f"(index[{slot}].get(k{k}, ()) if e{k} else store.keyed({slot}, k{k}))"
         else:
             return None
-        test = _test_source(step, var, bound_at, f"J{n}_{k}", ns)
+        test = _test_source(step, var, bound_at, f"J{n}_{k}", ns, params, helpers, exact)
         if step.negated:
             out += [f"{ind}for _, {var} in {cands}:",
                     f"{ind}    if {test}:" if test else f"{ind}    if True:",
@@ -509,26 +759,74 @@ def _matcher_source(rule: _Rule, n: int, pin: int, name: str, ns: dict[str, Any]
             if test:
                 out += [f"{ind}if not ({test}):", f"{ind}    continue"]
         bound_at[step.alias] = k
-    matched = ", ".join(f"{alias!r}: f{k}" for alias, k in bound_at.items())
-    out.append(f"{ind}run.emit(R{n}, {{{matched}}})")
+    facts = "".join(f", f{k}" for k, step in enumerate(rule.steps) if not step.negated)
+    out += [f"{ind}fact = C{n}(run.trace{facts})", f"{ind}if fact is not None:"]
+    route = ns[f"P{n}"]
+    if route is None:
+        out.append(f"{ind}    run.push(fact)")
+    elif route is False:
+        out.append(f"{ind}    run.seq += 1")
+    else:  # _Run.push, its route known
+        out += [f"{ind}    seq = run.seq", f"{ind}    run.seq = seq + 1",
+                f"{ind}    taken = P{n}(store, seq, fact)", f"{ind}    if taken:",
+                f"{ind}        run.queue.append((seq, fact, taken))"]
     return out
 
 
 def _test_source(step: _Step, var: str, bound_at: Mapping[str, int], join_name: str,
-                 ns: dict[str, Any]) -> str:
-    """The source of ``step.join(<var>, env)``: a comparison with another alias's field
-    written out, anything else through the join closure with the same ``env``."""
+                 ns: dict[str, Any], params: Mapping[str, Any], helpers: dict[str, list[str]],
+                 exact: str | None = None) -> str:
+    """The source of ``step.join(<var>, env)``, each test written out: a comparison with
+    another alias's field inline, one with a computed value through a generated helper
+    (added to ``helpers``), alternatives as ``or``; a test reading an alias not bound yet
+    through the join closure with the same ``env``. With ``exact``, the name of a flag
+    saying the step's key test is known to hold."""
     parts = []
-    for c in step.conds:
-        if isinstance(c, Test) and isinstance(c.operand, Ref) and c.operand.alias in bound_at:
-            other = f"f{bound_at[c.operand.alias]}"
-            parts.append(f"compare({var}.get({c.field!r}, MISSING), {c.op!r}, "
-                         f"{other}.get({c.operand.field!r}, MISSING))")
-        else:
+    keyed = exact is not None
+    for i, c in enumerate(step.conds):
+        test = _cond_source(c, var, bound_at, f"{join_name}_{i}", ns, params, helpers)
+        if test is None:
             ns[join_name] = step.join
             env = ", ".join(f"{alias!r}: f{k}" for alias, k in bound_at.items())
             return f"{join_name}({var}, {{{env}}})"
+        if keyed and isinstance(c, Test) and c.op == "eq" and isinstance(c.operand, Ref):
+            keyed = False  # the first such test is the key's (CompiledRules)
+            test = f"({exact} or {test})"
+        parts.append(test)
     return " and ".join(parts)
+
+
+def _cond_source(c: Cond, var: str, bound_at: Mapping[str, int], name: str,
+                 ns: dict[str, Any], params: Mapping[str, Any],
+                 helpers: dict[str, list[str]]) -> str | None:
+    """One join test of ``var`` as source (see :func:`_test_source`), or ``None``."""
+    if isinstance(c, AnyOf):
+        options = []
+        for i, option in enumerate(c.options):
+            tests = [_cond_source(x, var, bound_at, f"{name}_{i}_{j}", ns, params, helpers)
+                     for j, x in enumerate(option)]
+            if any(t is None for t in tests):
+                return None
+            options.append(" and ".join(t for t in tests if t is not None) or "True")
+        return "(" + " or ".join(f"({o})" for o in options) + ")"
+    if _fact_only(c, params):
+        return fact_test_source(c, params, var, ns, name)
+    refs = refs_of(c)
+    if any(r.alias not in bound_at for r in refs):
+        return None
+    actual = f"{var}.get({c.field!r}, MISSING)"
+    if isinstance(c.operand, Ref):
+        return (f"compare({actual}, {c.op!r}, f{bound_at[c.operand.alias]}"
+                f".get({c.operand.field!r}, MISSING))")
+    if name not in helpers:  # compare(actual, op, evaluate(operand))
+        args = sorted({f"f{bound_at[r.alias]}" for r in refs})
+        var_of = {alias: f"f{k}" for alias, k in bound_at.items()}
+        helpers[name] = [f"def {name}(fact, {', '.join(args)}):",
+                         *_expr_lines(c.operand, "value", var_of, params, ns, name, [0], "    "),
+                         f"    return compare(fact.get({c.field!r}, MISSING), {c.op!r}, value)",
+                         ""]
+    args = sorted({f"f{bound_at[r.alias]}" for r in refs})
+    return f"{name}({var}, {', '.join(args)})"
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -539,56 +837,57 @@ class _Run:
         self.c = rules
         self.trace = trace
         self.queue: list[tuple[int, Fact, list[_Memory]]] = []
-        self.cap = rules.kb.max_firings
         # The KB's table rows are the same objects in every case: their alpha memories
         # are filled once (a template copied per run), then the case's own facts go in.
-        is_static = fb.static
-        static: list[Fact] = []
-        own: list[Fact] = []
-        for f in fb.facts.values():
-            (static if f["id"] in is_static and is_static[f["id"]] else own).append(f)
-        self.store, self.seq = rules.template(tuple(static), self)
-        own.sort(key=_fact_id)
+        is_static = fb.static.get
+        facts = fb.facts.values()
+        own = [f for f in facts if not is_static(f["id"])]
+        static = [f for f in facts if is_static(f["id"])] if len(own) < len(facts) else []
+        self.store, seq = rules.template(static, self)
+        try:
+            own.sort(key=_ID)
+        except TypeError:  # an id not a string
+            own.sort(key=_fact_id)
+        routing = rules.own_routing
+        store = self.store
         for fact in own:
-            self.add(fact)
+            how = routing.get(fact["fact"])
+            if how is _THAW:  # a fact of a type only the KB's tables had so far
+                store.thaw(rules.frozen)
+                how = rules.routing[fact["fact"]]
+            if how is not None:
+                fld, routes, rest = how
+                value = fact.get(fld) if fld is not None else None
+                (routes.get(value, rest) if isinstance(value, str) else rest)(store, seq, fact)
+            seq += 1
+        self.seq = seq
 
     def add(self, fact: Fact) -> tuple[int, list[_Memory]]:
+        """Store ``fact`` in the memories that take it; its sequence number and those."""
         seq = self.seq
         self.seq += 1
-        d = self.c.dispatch.get(fact["fact"])
-        if d is None:
+        how = self.c.routing.get(fact["fact"])
+        if how is None:
             return seq, []
-        route = d.route(fact)
-        if route is not None:
-            return seq, route(self.store, seq, fact)
-        taken = []
-        for memory in d.memories(fact):
-            if memory.alpha(fact):
-                self.store.add(memory, seq, fact)
-                taken.append(memory)
-        return seq, taken
+        fld, routes, rest = how
+        value = fact.get(fld) if fld is not None else None
+        route = routes.get(value, rest) if isinstance(value, str) else rest
+        return seq, route(self.store, seq, fact)
 
     def evaluate(self) -> None:
-        for level in self.c.levels:
+        for level, initial in self.c.initial:
             start = self.seq
-            self.queue = []
-            for rule in self.c.rules:
-                if rule.level == level:
-                    if rule.matchers is not None:
-                        rule.matchers[-1](self, None, start)
-                    else:
-                        self.join(rule, 0, {}, -1, None, start)
-            queue = self.queue
+            queue: list[tuple[int, Fact, list[_Memory]]] = []
+            self.queue = queue
+            for match in initial:
+                match(self, None, start)
             i = 0
             while i < len(queue):
                 seq, fact, taken = queue[i]
                 i += 1
                 for memory in taken:
-                    for match, rule, j in memory.calls.get(level, ()):
-                        if match is not None:
-                            match(self, fact, seq)
-                        else:
-                            self.join(rule, 0, {}, j, fact, seq)
+                    for match in memory.at[level]:
+                        match(self, fact, seq)
 
     def join(self, rule: _Rule, k: int, env: Env, pin: int, pinned: Fact | None,
              bound: int) -> None:
@@ -628,17 +927,12 @@ class _Run:
         return any(join(f, env) for _, f in candidates)
 
     def fire(self, rule: _Rule, env: Env) -> None:
-        self.emit(rule, {s.alias: env[s.alias] for s in rule.steps if not s.negated})
+        fact = rule.conclude(self.trace, *[env[s.alias] for s in rule.steps if not s.negated])
+        if fact is not None:
+            self.push(fact)
 
-    def emit(self, rule: _Rule, matched: Env) -> None:
-        """Fire ``rule`` on ``matched`` (its positive aliases, in pattern order)."""
-        trace = self.trace
-        if len(trace.firings) >= self.cap:
-            raise InferenceError(f"more than {self.cap} rule firings for one case: the "
-                                 "knowledge base is probably looping (see 'partways kb lint')")
-        premises = tuple([(alias, f["id"]) for alias, f in matched.items()])
-        fact = rule.conclude(matched, premises)
-        if record(trace, rule.rule, matched, fact, rule.level, premises):
-            seq, taken = self.add(fact)
-            if taken:
-                self.queue.append((seq, fact, taken))
+    def push(self, fact: Fact) -> None:
+        """Add a new conclusion, queued for the rules of this stratum that can use it."""
+        seq, taken = self.add(fact)
+        if taken:
+            self.queue.append((seq, fact, taken))

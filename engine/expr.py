@@ -276,6 +276,50 @@ def fact_test(fld: str, op: str, v: Any) -> FactTest:
     return lambda f: compare(f.get(fld, MISSING), op, v)
 
 
+def fact_test_source(c: Cond, params: Mapping[str, Any], var: str, ns: dict[str, Any],
+                name: str) -> str:
+    """Python source of :func:`cond_test`'s test on the fact in variable ``var`` (a
+    condition on the fact alone, given ``params``), for generated matching code: the same
+    answer as :func:`fact_test`, written out. Constants go into ``ns`` under names that
+    start with ``name``; ``ns`` must hold ``MISSING`` and ``compare``."""
+    if isinstance(c, AnyOf):
+        options = [" and ".join(fact_test_source(x, params, var, ns, f"{name}_{i}_{j}")
+                                for j, x in enumerate(o)) or "True"
+                   for i, o in enumerate(c.options)]
+        return "(" + " or ".join(f"({o})" for o in options) + ")"
+    if c.op == "in":
+        assert isinstance(c.operand, Const)
+        v = c.operand.value
+    else:
+        known, v = known_operand(c.operand, params)
+        assert known
+    get = f"{var}.get({c.field!r})"
+    if c.op == "ex":
+        return f"{get} is not None"
+    if v is MISSING:
+        return "False"
+    if c.op == "eq":
+        if v is None:
+            return "False"
+        ns[name] = v
+        return f"{get} == {name}"
+    if c.op == "in":
+        values = tuple(v)
+        if all(isinstance(x, str) for x in values):
+            ns[name] = frozenset(values)
+            return f"(isinstance({get}, str) and {var}[{c.field!r}] in {name})"
+        ns[name] = values
+        return f"compare({var}.get({c.field!r}, MISSING), 'in', {name})"
+    ns[name] = v
+    if c.op in _ORDER and isinstance(v, (int, float)) and not isinstance(v, bool):
+        return (f"((x := {get}) is not None and not isinstance(x, str) "
+                f"and x {_ORDER[c.op]} {name})")
+    return f"compare({var}.get({c.field!r}, MISSING), {c.op!r}, {name})"
+
+
+_ORDER = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
+
+
 def known_operand(expr: Any, params: Mapping[str, Any]) -> tuple[bool, Any]:
     """``(True, value)`` when ``expr`` is known at compile time, else ``(False, None)``."""
     if isinstance(expr, Const):

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import InferenceError, KBError, PartwaysError
 from .expr import (
@@ -33,17 +33,17 @@ if TYPE_CHECKING:
     from ._durable import DurableProgram
     from .compiled import CompiledRules, Concluder
 
-    _Concluding = tuple[Rule, Concluder, tuple[str, ...], int]
-
 STRATUM = "$stratum"
 _PARAMS_ALIAS = "params__"
 _GATE_ALIAS = "gate__"
 _DURABLE_ARITH = {"add": "$add", "sub": "$sub", "mul": "$mul", "div": "$div"}
 
 
-@dataclass(frozen=True)
-class Firing:
-    """One rule firing: the facts it matched (by alias), and the fact it concluded."""
+class Firing(NamedTuple):
+    """One rule firing: the facts it matched (by alias), and the fact it concluded.
+
+    (A named tuple: a case makes a few dozen, and a frozen dataclass costs twice as much
+    to build.)"""
 
     rule: str
     premises: tuple[tuple[str, str], ...]  # (alias, fact id), in pattern order
@@ -111,13 +111,16 @@ class Program:
             hit = self._cache(key, CompiledRules(self.kb, self.strata, params))
         return hit
 
-    def conclusions(self, params: Mapping[str, Any]) -> Mapping[str, _Concluding]:
-        """Per rule id: the rule, its ``then`` compiled for ``params`` (as the Python
-        backend concludes), its positive aliases and its stratum; for the durable path."""
+    def conclusions(self, params: Mapping[str, Any]) -> Mapping[str, Concluder]:
+        """Per rule id, its firing for ``params`` as the Python backend fires it
+        (``(trace, matched by alias)`` -> the new fact or None); for the durable path."""
         key = ("conclude", tuple(sorted(params.items())))
         hit = self.backends.get(key)
         if hit is None:
-            hit = self._cache(key, _Conclusions(self, params))
+            from .compiled import conclusion_functions
+
+            hit = self._cache(key, conclusion_functions(
+                self.kb, [(r, self.strata[r.id]) for r in self.kb.rules], params))
         return hit
 
     def _cache(self, key: Any, value: Any) -> Any:
@@ -126,25 +129,6 @@ class Program:
                 del self.backends[k]
         self.backends[key] = value
         return value
-
-
-class _Conclusions(dict[str, "_Concluding"]):
-    """:meth:`Program.conclusions`, each rule's entry made when it first fires (a case
-    fires a few dozen of the rules; a cold command should not compile them all)."""
-
-    def __init__(self, program: Program, params: Mapping[str, Any]) -> None:
-        super().__init__()
-        self.program = program
-        self.params = dict(params)
-
-    def __missing__(self, rule_id: str) -> _Concluding:
-        from .compiled import concluder
-
-        r = self.program.rule(rule_id)
-        entry = self[rule_id] = (r, concluder(self.program.kb, r, self.params),
-                                 tuple(_alias(p, i) for i, p in enumerate(r.when)
-                                       if not p.negated), self.program.strata[rule_id])
-        return entry
 
 
 def stratify(rules: Sequence[Rule]) -> dict[str, int]:
@@ -603,29 +587,18 @@ def run_python(program: Program, fb: FactBase) -> Trace:
 
 def run_durable(program: Program, fb: FactBase) -> Trace:
     """Evaluate one case's facts with durable_rules and return the trace of every firing."""
-    kb = program.kb
     trace = Trace(facts=dict(fb.facts), firings=[], params=dict(fb.params),
                   support=dict(fb.support))
-    cap = kb.max_firings
     concluding = program.conclusions(fb.params)
+    consumed = program.consumed
 
     def dispatch(rule_id: str, matched: Mapping[str, Fact]) -> list[Fact]:
-        if len(trace.firings) >= cap:
-            raise InferenceError(f"more than {cap} rule firings for one case: the knowledge "
-                                 "base is probably looping (see 'partways kb lint')")
-        rule, conclude_, positives, stratum = concluding[rule_id]
-        clean = {}
-        for alias, f in matched.items():
-            clean[alias] = copy = dict(f)
-            copy.pop("sid", None)
-        premises = tuple([(alias, clean[alias]["id"]) for alias in positives])
-        fact = conclude_(clean, premises)
-        if not record(trace, rule, clean, fact, stratum, premises):
+        # the matched facts carry durable's "sid", which no conclusion reads
+        fact = concluding[rule_id](trace, matched)
+        if fact is None or fact["fact"] not in consumed:
             return []
         # A copy: durable adds the session id to what it is given, which must not leak
         # into the trace (the graph and the JSON would then differ from run to run).
-        if fact["fact"] not in program.consumed:
-            return []
         return [dict(fact), *demand[0].release(fact)]
 
     # Only facts some pattern can match go in (the others could never take part), which
