@@ -105,3 +105,16 @@ def test_a_red_flag_named_like_an_event_reads_as_the_red_flag() -> None:
     en = render_why(a.kb, a.why(), "en")
     assert "for “Replies too slowly”: not tried yet" in en and "for “Pays late”" in en
     assert "for “slow response”" not in en and "for “late payment”" not in en
+
+
+def test_a_flip_search_stopped_by_its_time_budget_says_so_in_persian_digits() -> None:
+    import dataclasses
+
+    from partways.render.explain import render_flip
+    from partways.whatif import flip
+
+    a = partways.assess(EXAMPLES / "acme-late-payer.yaml")
+    fr = dataclasses.replace(flip(a, max_size=1), stopped="time", complete=False, seconds=10.0)
+    fa = render_flip(a.kb, fr, "fa")
+    assert "(۱۰ ثانیه)" in fa and not re.search(r"[0-9]", fa.split("\n", 2)[-1]), fa
+    assert "(10 seconds)" in render_flip(a.kb, fr, "en") or "10 s" in render_flip(a.kb, fr, "en")

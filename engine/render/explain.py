@@ -1281,7 +1281,7 @@ def render_flip(kb: KnowledgeBase, fr: FlipResult, lang: str = "en") -> str:
     lines.append(w.ui("explain_searched", n=fr.evaluated, size=fr.max_size))
     if fr.stopped == "time":
         lines.append(w.ui("explain_time_spent", n=fr.evaluated,
-                          seconds=f"{fr.seconds:g}" if fr.seconds is not None else "?"))
+                          seconds=w.lx.num(fr.seconds) if fr.seconds is not None else "?"))
     elif not fr.complete:
         lines.append(w.ui("explain_budget_spent", n=fr.evaluated))
     return "\n".join(lines) + "\n"
