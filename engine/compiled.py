@@ -39,15 +39,17 @@ from .expr import (
     Cond,
     Const,
     Op,
+    Param,
     Ref,
     Test,
     compare,
     cond_test,
     evaluate,
+    fact_test_source,
     known_operand,
     normalize_number,
+    params_of,
     refs_of,
-    fact_test_source,
 )
 from .facts import Fact, FactBase
 from .inference import Firing, Trace, _alias
@@ -95,19 +97,18 @@ def _fact_only(c: Cond, params: Mapping[str, Any]) -> bool:
 # ----------------------------------------------------------------------------- conclusions
 
 
-def conclusion_functions(kb: KnowledgeBase, rules: Iterable[tuple[Rule, int]],
-                         params: Mapping[str, Any]) -> dict[str, Concluder]:
-    """Per rule id, the rule's firing as generated Python (see :func:`_conclusion_source`)
-    taking ``(trace, matched)``, the matched facts by alias: for the durable path."""
+def conclusion_functions(kb: KnowledgeBase, rule: Rule, level: int
+                         ) -> tuple[Concluder, Concluder]:
+    """``rule``'s firing as generated Python (:func:`_conclusion_source`), for any
+    parameter set: ``(trace, f<k>...)`` taking the facts of its positive patterns, and
+    ``(trace, matched)`` taking them by alias (the durable path)."""
     ns = _conclusion_namespace()
-    source: list[str] = []
-    names: dict[str, str] = {}
-    for n, (rule, level) in enumerate(rules):
-        names[rule.id] = f"_conclude_{n}"
-        source += [*_conclusion_source(kb, rule, params, level, names[rule.id], ns,
-                                       by_alias=True), ""]
-    exec(compile("\n".join(source), "<partways: compiled conclusions>", "exec"), ns)
-    return {rule_id: ns[name] for rule_id, name in names.items()}
+    positives = [(k, _alias(p, k)) for k, p in enumerate(rule.when) if not p.negated]
+    args = "".join(f", m[{alias!r}]" for _, alias in positives)
+    source = [*_conclusion_source(kb, rule, None, level, "conclude", ns), "",
+              "def by_alias(trace, m):", f"    return conclude(trace{args})"]
+    exec(compile("\n".join(source), f"<partways: rule {rule.id}>", "exec"), ns)
+    return ns["conclude"], ns["by_alias"]
 
 
 def _conclusion_namespace() -> dict[str, Any]:
@@ -128,32 +129,28 @@ def _digest(text: str) -> str:
     return out
 
 
-def _conclusion_source(kb: KnowledgeBase, rule: Rule, params: Mapping[str, Any], level: int,
-                       name: str, ns: dict[str, Any], *, by_alias: bool = False) -> list[str]:
+def _conclusion_source(kb: KnowledgeBase, rule: Rule, params: Mapping[str, Any] | None,
+                       level: int, name: str, ns: dict[str, Any]) -> list[str]:
     """``name(trace, f<k>...)``: fire ``rule`` on the facts of its positive patterns
-    (``f<k>`` binds pattern ``k``; with ``by_alias``, ``name(trace, matched)`` reads them
-    from a mapping by alias), as :func:`~partways.inference.conclude` and
+    (``f<k>`` binds pattern ``k``), as :func:`~partways.inference.conclude` and
     :func:`~partways.inference.record` do: the same fields, id, firing and trace. Returns
     the conclusion when it is a new fact, else ``None``. The rule's ``then`` is written
-    out: constants and parameters computed now, references read directly."""
+    out: constants computed now, references read directly, parameters from ``params``
+    or, when it is ``None``, from ``trace.params``."""
     positives = [(k, _alias(p, k)) for k, p in enumerate(rule.when) if not p.negated]
     var_of = {alias: f"f{k}" for k, alias in positives}
     cap = kb.max_firings
     tag = name
     ns[f"{tag}_over"] = (f"more than {cap} rule firings for one case: the knowledge base is "
                          "probably looping (see 'partways kb lint')")
-    if by_alias:
-        out = [f"def {name}(trace, m):",
-               *(f"    f{k} = m[{alias!r}]" for k, alias in positives)]
-    else:
-        out = [f"def {name}(trace{''.join(f', f{k}' for k, _ in positives)}):"]
-    out += ["    firings = trace.firings", f"    if len(firings) >= {cap}:",
+    out = [f"def {name}(trace{''.join(f', f{k}' for k, _ in positives)}):",
+           "    firings = trace.firings", f"    if len(firings) >= {cap}:",
             f"        raise InferenceError({tag}_over)",
             *(f"    i{k} = f{k}['id']" for k, _ in positives)]
     values: dict[str, tuple[bool, str]] = {}  # field -> (always present?, source of value)
     counter = [0]
     for i, (key, expr) in enumerate(rule.then.items()):
-        known, value = (False, None) if isinstance(expr, Ref) else known_operand(expr, params)
+        known, value = _known(expr, params)
         if known:
             value = normalize_number(value)
             if value is not MISSING and value is not None:
@@ -238,15 +235,27 @@ def _clash(rule: Rule, fid: str) -> None:
                          f"with the same key {fid}", rule.origin)
 
 
-def _expr_lines(expr: Any, target: str, var_of: Mapping[str, str], params: Mapping[str, Any],
-                ns: dict[str, Any], tag: str, counter: list[int], ind: str) -> list[str]:
+def _known(expr: Any, params: Mapping[str, Any] | None) -> tuple[bool, Any]:
+    """:func:`~partways.expr.known_operand`; with ``params`` ``None``, a parameter is
+    not known."""
+    if isinstance(expr, Ref) or (params is None and params_of(expr)):
+        return False, None
+    return known_operand(expr, {} if params is None else params)
+
+
+def _expr_lines(expr: Any, target: str, var_of: Mapping[str, str],
+                params: Mapping[str, Any] | None, ns: dict[str, Any], tag: str,
+                counter: list[int], ind: str) -> list[str]:
     """Statements giving ``target`` the value :func:`~partways.expr.evaluate` gives
-    ``expr`` (before :func:`~partways.expr.normalize_number`)."""
-    known, value = (False, None) if isinstance(expr, Ref) else known_operand(expr, params)
+    ``expr`` (before :func:`~partways.expr.normalize_number`); with ``params`` ``None``,
+    parameters are read from ``trace.params``."""
+    known, value = _known(expr, params)
     if known:
         counter[0] += 1
         ns[f"{tag}_{counter[0]}"] = value
         return [f"{ind}{target} = {tag}_{counter[0]}"]
+    if isinstance(expr, Param):
+        return [f"{ind}{target} = trace.params.get({expr.name!r}, MISSING)"]
     if isinstance(expr, Ref):
         var = var_of.get(expr.alias)
         return [f"{ind}{target} = " + (f"{var}.get({expr.field!r}, MISSING)" if var else "MISSING")]
@@ -441,7 +450,10 @@ class CompiledRules:
     """The rules of a program compiled for one parameter set."""
 
     def __init__(self, kb: KnowledgeBase, strata: Mapping[str, int],
-                 params: Mapping[str, Any]) -> None:
+                 params: Mapping[str, Any],
+                 conclusions: Mapping[str, tuple[Concluder, Concluder]] | None = None) -> None:
+        """``conclusions``: each rule's :func:`conclusion_functions`, by rule id (made
+        here when not given)."""
         self.kb = kb
         self.params = dict(params)
         shared: dict[Any, _Memory] = {}
@@ -485,6 +497,11 @@ class CompiledRules:
         _generate_routes(self.dispatch.values(), self.params)
         # per fact type: (the dispatch field, its routes by value, the route of the rest)
         self.routing = {t: (d.field, d.routes, d.rest_route) for t, d in self.dispatch.items()}
+        if conclusions is None:
+            conclusions = {r.rule.id: conclusion_functions(kb, r.rule, r.level)
+                           for r in self.rules}
+        for rule in self.rules:
+            rule.conclude = conclusions[rule.rule.id][0]
         _generate(kb, self.rules, self.params, self.dispatch)
         self.levels = sorted({r.level for r in self.rules})
         top = max(self.levels, default=0)
@@ -615,8 +632,8 @@ def _generate(kb: KnowledgeBase, rules: Sequence[_Rule], params: Mapping[str, An
     helpers: dict[str, list[str]] = {}
     made: list[tuple[_Rule, dict[int, str]]] = []
     for n, rule in enumerate(rules):
-        source += [*_conclusion_source(kb, rule.rule, params, rule.level, f"C{n}", ns), ""]
-        ns[f"P{n}"] = _route_of(rule.rule, params, dispatch)
+        ns[f"C{n}"] = rule.conclude
+        ns[f"P{n}"] = _route_of(rule.rule, dispatch)
         pins = [-1] + [j for j, step in enumerate(rule.steps) if not step.negated]
         names: dict[int, str] = {}
         lines: list[str] = []
@@ -633,17 +650,14 @@ def _generate(kb: KnowledgeBase, rules: Sequence[_Rule], params: Mapping[str, An
             made.append((rule, names))
     source += [line for lines in helpers.values() for line in lines]
     exec(compile("\n".join(source), "<partways: compiled rules>", "exec"), ns)
-    for n, rule in enumerate(rules):
-        rule.conclude = ns[f"C{n}"]
     for rule, names in made:
         rule.matchers = {pin: ns[name] for pin, name in names.items()}
 
 
-def _route_of(rule: Rule, params: Mapping[str, Any], dispatch: Mapping[str, _Dispatch]
-              ) -> Route | bool | None:
-    """The route every conclusion of ``rule`` takes (:meth:`_Dispatch.route`) when its
+def _route_of(rule: Rule, dispatch: Mapping[str, _Dispatch]) -> Route | bool | None:
+    """The route every conclusion of ``rule`` takes (as :meth:`_Run.add` routes) when its
     ``then`` decides it; ``False`` when no memory takes its fact type, ``None`` when the
-    route depends on the matched facts."""
+    route depends on the matched facts or parameters."""
     d = dispatch.get(rule.then_fact)
     if d is None:
         return False
@@ -652,7 +666,7 @@ def _route_of(rule: Rule, params: Mapping[str, Any], dispatch: Mapping[str, _Dis
     expr = rule.then.get(d.field)
     if expr is None:
         return d.rest_route
-    known, value = (False, None) if isinstance(expr, Ref) else known_operand(expr, params)
+    known, value = _known(expr, None)  # a parameter: not known (the code is shared)
     if not known:
         return None
     value = normalize_number(value)

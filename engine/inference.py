@@ -102,33 +102,54 @@ class Program:
         return hit
 
     def python_rules(self, params: Mapping[str, Any]) -> CompiledRules:
-        """The rules compiled into Python for ``params`` (cached: most cases share them)."""
-        key = ("python", tuple(sorted(params.items())))
+        """The rules compiled into Python for ``params`` (cached: most cases share them;
+        keyed on the parameters rule conditions read, the only ones compiled in)."""
+        names = self.backends.get("condition params")
+        if names is None:
+            names = self.backends["condition params"] = sorted(
+                {n for r in self.kb.rules for p in r.when for c in p.where
+                 for n in params_of(c)})
+        key = ("python", tuple(params.get(n, MISSING) for n in names))
         hit = self.backends.get(key)
         if hit is None:
             from .compiled import CompiledRules
 
-            hit = self._cache(key, CompiledRules(self.kb, self.strata, params))
+            hit = self._cache(key, CompiledRules(self.kb, self.strata, params,
+                                                 self.conclusions()))
         return hit
 
-    def conclusions(self, params: Mapping[str, Any]) -> Mapping[str, Concluder]:
-        """Per rule id, its firing for ``params`` as the Python backend fires it
-        (``(trace, matched by alias)`` -> the new fact or None); for the durable path."""
-        key = ("conclude", tuple(sorted(params.items())))
-        hit = self.backends.get(key)
+    def conclusions(self) -> Mapping[str, tuple[Concluder, Concluder]]:
+        """Per rule id, its firing as generated Python (compiled.conclusion_functions:
+        the facts of its positive patterns in order, or by alias), made when first asked
+        for (a case fires a few dozen of the rules; a cold command should not compile
+        them all). For any parameter set: they read ``trace.params``."""
+        hit = self.backends.get("conclude")
         if hit is None:
-            from .compiled import conclusion_functions
-
-            hit = self._cache(key, conclusion_functions(
-                self.kb, [(r, self.strata[r.id]) for r in self.kb.rules], params))
+            hit = self.backends["conclude"] = _Conclusions(self)
         return hit
 
     def _cache(self, key: Any, value: Any) -> Any:
-        if sum(1 for k in self.backends if k != "durable") >= 32:  # many policies: bound it
-            for k in [k for k in self.backends if k != "durable"]:
+        kept = ("durable", "conclude", "condition params")
+        if sum(1 for k in self.backends if k not in kept) >= 32:  # many policies: bound it
+            for k in [k for k in self.backends if k not in kept]:
                 del self.backends[k]
         self.backends[key] = value
         return value
+
+
+class _Conclusions(dict[str, "tuple[Concluder, Concluder]"]):
+    """:meth:`Program.conclusions`, each rule's entry made on first use."""
+
+    def __init__(self, program: Program) -> None:
+        super().__init__()
+        self.program = program
+
+    def __missing__(self, rule_id: str) -> tuple[Concluder, Concluder]:
+        from .compiled import conclusion_functions
+
+        entry = self[rule_id] = conclusion_functions(
+            self.program.kb, self.program.rule(rule_id), self.program.strata[rule_id])
+        return entry
 
 
 def stratify(rules: Sequence[Rule]) -> dict[str, int]:
@@ -589,12 +610,12 @@ def run_durable(program: Program, fb: FactBase) -> Trace:
     """Evaluate one case's facts with durable_rules and return the trace of every firing."""
     trace = Trace(facts=dict(fb.facts), firings=[], params=dict(fb.params),
                   support=dict(fb.support))
-    concluding = program.conclusions(fb.params)
+    concluding = program.conclusions()
     consumed = program.consumed
 
     def dispatch(rule_id: str, matched: Mapping[str, Fact]) -> list[Fact]:
         # the matched facts carry durable's "sid", which no conclusion reads
-        fact = concluding[rule_id](trace, matched)
+        fact = concluding[rule_id][1](trace, matched)
         if fact is None or fact["fact"] not in consumed:
             return []
         # A copy: durable adds the session id to what it is given, which must not leak
