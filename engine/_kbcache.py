@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import copyreg
+import gc
 import hashlib
 import os
 import pickle
 import sys
-import tempfile
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -70,11 +70,18 @@ def load(key: str) -> Any | None:
     folder = cache_dir()
     if folder is None:
         return None
+    collecting = gc.isenabled()
     try:
         with open(folder / f"kb-{key}.pickle", "rb") as fh:
+            # no cyclic collections while tens of thousands of objects are made, each of
+            # which would scan them all again (~5 ms of a cold start); nothing is garbage yet
+            gc.disable()
             return pickle.load(fh)
     except Exception:  # absent, unreadable, truncated, from another version: load anew
         return None
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def store(key: str, value: Any) -> None:
@@ -84,6 +91,8 @@ def store(key: str, value: Any) -> None:
         return
     tmp = None
     try:
+        import tempfile  # only a miss writes (tempfile imports shutil, random...)
+
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".kb-", suffix=".tmp", dir=folder)
         with os.fdopen(fd, "wb") as fh:

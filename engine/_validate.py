@@ -1,36 +1,45 @@
-"""JSON Schema validation with one-line, located, suggestive error messages."""
+"""JSON Schema validation with one-line, located, suggestive error messages.
+
+jsonschema (~60 ms to import) is imported when a validator is first made: a command that
+loads a cached KB and a valid case (checked by the compiled schema) never needs it.
+"""
 
 from __future__ import annotations
 
 import json
 import re
 from functools import cache
-from importlib import resources
-from typing import Any
-
-import jsonschema
-from jsonschema import Draft202012Validator, FormatChecker
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ._yaml import Document, format_path
 from .errors import PartwaysError, did_you_mean
+
+if TYPE_CHECKING:
+    import jsonschema
+    from jsonschema import Draft202012Validator
 
 
 @cache
 def kb_schema() -> dict[str, Any]:
     """The schema of KB files shipped with the engine."""
-    text = resources.files("partways").joinpath("schemas/kb.schema.json").read_text("utf-8")
+    text = (Path(__file__).parent / "schemas" / "kb.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 
 
 @cache
 def _kb_validator(definition: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator, FormatChecker
+
     schema = dict(kb_schema())
     schema["$ref"] = f"#/$defs/{definition}"
     return Draft202012Validator(schema, format_checker=FormatChecker())
 
 
 def validator_for(schema: dict[str, Any]) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator, FormatChecker
+
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, format_checker=FormatChecker())
 
@@ -57,7 +66,9 @@ def validate(doc: Document, validator: Draft202012Validator,
     best = min((e for e in errors if line(e) == first),
                key=lambda e: (_rank(e), -len(e.absolute_path)))
     if best.context:  # oneOf/anyOf: descend to the branch that came closest
-        best = jsonschema.exceptions.best_match([best])
+        from jsonschema.exceptions import best_match
+
+        best = best_match([best])
     path, message = describe(best)
     raise error(message, doc.source(path))
 
@@ -66,9 +77,11 @@ def all_problems(doc: Document, validator: Draft202012Validator,
                  error: type[PartwaysError]) -> list[PartwaysError]:
     """Every schema violation of ``doc``, one per located field, in line order (the
     collect mode of :func:`validate`)."""
+    from jsonschema.exceptions import best_match
+
     found: dict[tuple[int, str], tuple[tuple[int, int], PartwaysError]] = {}
     for e in validator.iter_errors(doc.data):
-        best = jsonschema.exceptions.best_match([e]) if e.context else e
+        best = best_match([e]) if e.context else e
         path, message = describe(best)
         src = doc.source(path)
         key = (src.line or 0, src.field or "")

@@ -192,13 +192,19 @@ class _Builder:
                         Source(doc.path, line))
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
+            scalar, text_tag, longest = yaml.ScalarNode, _STR, limits.MAX_STRING
             for key_node, value_node in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    raise error("YAML merge keys ('<<') are not supported",
-                                Source(doc.path, line))
-                key = _scalar(key_node, doc, error)
-                if not isinstance(key, str):
-                    key = str(key).lower() if isinstance(key, bool) else str(key)
+                key_tag = key_node.tag
+                if key_tag == text_tag and type(key_node) is scalar \
+                        and len(key_node.value) <= longest:
+                    key = key_node.value  # a text key: what _scalar gives, without a call
+                else:
+                    if key_tag == "tag:yaml.org,2002:merge":
+                        raise error("YAML merge keys ('<<') are not supported",
+                                    Source(doc.path, line))
+                    key = _scalar(key_node, doc, error)
+                    if not isinstance(key, str):
+                        key = str(key).lower() if isinstance(key, bool) else str(key)
                 key_line = key_node.start_mark.line + 1
                 child = (*path, key)
                 if key in out:
@@ -207,12 +213,14 @@ class _Builder:
                         Source(doc.path, key_line, format_path(child)),
                     )
                 lines[child] = key_line
-                if type(value_node) is yaml.ScalarNode and depth < MAX_DEPTH \
+                if type(value_node) is scalar and depth < MAX_DEPTH \
                         and self.nodes < limits.MAX_NODES and id(value_node) not in seen:
                     # a plain value within every limit: what construct() would do, inline
                     self.nodes += 1
                     seen.add(id(value_node))
-                    out[key] = _scalar(value_node, doc, error, child)
+                    text = value_node.value
+                    out[key] = text if value_node.tag == text_tag and len(text) <= longest \
+                        else _scalar(value_node, doc, error, child)
                 else:
                     out[key] = self.construct(value_node, child, depth + 1)
             return out
@@ -231,8 +239,12 @@ def _scalar(node: yaml.Node, doc: Document, error: type[PartwaysError],
         raise error(f"text longer than the {limits.MAX_STRING}-character limit",
                     Source(doc.path, node.start_mark.line + 1,
                            format_path(path) if path else None))
-    if node.tag == _STR:
+    tag = node.tag
+    if tag == _STR:
         return text  # what the safe constructor gives a string, and no number to check
+    known = _VALUES.get((tag, text), _UNKNOWN)
+    if known is not _UNKNOWN:
+        return known
     try:
         value = _construct_scalar_value(node)
     except (ValueError, yaml.YAMLError) as exc:
@@ -243,7 +255,15 @@ def _scalar(node: yaml.Node, doc: Document, error: type[PartwaysError],
     if problem:
         raise error(problem, Source(doc.path, node.start_mark.line + 1,
                                     format_path(path) if path else None))
+    if len(text) <= 64 and len(_VALUES) < 10_000:
+        _VALUES[(tag, text)] = value  # a number, true/false or null: immutable
     return value
+
+
+#: A plain scalar's (tag, text) -> its value, for the values that passed every check
+#: (numbers, booleans, null: the same text always gives the same value).
+_VALUES: dict[tuple[str, str], Any] = {}
+_UNKNOWN = object()
 
 
 def _construct_scalar_value(node: yaml.ScalarNode) -> Any:

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from ._json import dumps_sorted
@@ -87,7 +88,7 @@ class Assessment:
 
     @cached_property
     def _conclusions(self) -> _Conclusions:
-        return _Conclusions(self.trace)
+        return _Conclusions(self.trace, self.kb)
 
     @property
     def client(self) -> str:
@@ -105,6 +106,10 @@ class Assessment:
 
     def to_dict(self, lang: str = "en") -> dict[str, Any]:
         """The assessment JSON (``partways schema assessment``, docs/CASE_FORMAT.md)."""
+        return self._data(lang, copy=True)
+
+    def _data(self, lang: str, *, copy: bool) -> dict[str, Any]:
+        """:meth:`to_dict`; ``copy=False`` shares the graph's dicts (to be serialised)."""
         kb = self.kb
         out = kb.outputs
         dconcept = kb.concept(out["decision"]["concept"], self.decision)
@@ -153,7 +158,7 @@ class Assessment:
             **({"uncounted": self.uncounted()} if "uncounted" in out else {}),
             "parameters": dict(sorted(self.trace.params.items())),
             "lang": lang,
-            "graph": node_link(self.light),
+            "graph": node_link(self.light, copy=copy),
             **stamp(kb, self.case),
         }
 
@@ -197,26 +202,49 @@ class Assessment:
 
     def to_json(self, lang: str = "en") -> str:
         """Byte-stable JSON (sorted keys, fixed separators, UTF-8 text kept)."""
-        return dumps_sorted(self.to_dict(lang)) + "\n"
+        return dumps_sorted(self._data(lang, copy=False)) + "\n"
 
 
-def _fact_id(fact: Mapping[str, Any]) -> str:
-    return str(fact["id"])
+_FACT_ID = itemgetter("id")
 
 
 class _Conclusions:
     """``trace.conclusions`` as a callable, from the trace's facts grouped by type once
-    (a result reads a dozen types: one pass over the facts instead of one per type)."""
+    (a result reads a dozen types: one pass over the facts instead of one per type), for
+    the types the KB's ``outputs`` read; each type's list sorted on first use."""
 
-    __slots__ = ("groups",)
+    __slots__ = ("groups", "sorted")
 
-    def __init__(self, trace: Trace) -> None:
-        self.groups: dict[str, list[dict[str, Any]]] = {}
+    def __init__(self, trace: Trace, kb: KnowledgeBase) -> None:
+        groups: dict[str, list[dict[str, Any]]] = {t: [] for t in _output_types(kb)}
+        get = groups.get
         for f in trace.facts.values():
-            self.groups.setdefault(f["fact"], []).append(f)
+            found = get(f["fact"])
+            if found is not None:
+                found.append(f)
+        self.groups = groups
+        self.sorted: dict[str, list[dict[str, Any]]] = {}
 
     def __call__(self, fact_type: str) -> list[dict[str, Any]]:
-        return sorted(self.groups.get(fact_type, ()), key=_fact_id)
+        done = self.sorted.get(fact_type)
+        if done is None:
+            done = self.sorted[fact_type] = sorted(self.groups[fact_type], key=_FACT_ID)
+        return done
+
+
+_OUTPUT_TYPES: dict[int, tuple[KnowledgeBase, tuple[str, ...]]] = {}
+
+
+def _output_types(kb: KnowledgeBase) -> tuple[str, ...]:
+    """The fact types the KB's ``outputs`` read (computed once per KB)."""
+    hit = _OUTPUT_TYPES.get(id(kb))
+    if hit is None or hit[0] is not kb:
+        out = kb.outputs
+        specs = [out["decision"], *out["findings"], out["steps"], *out["milestones"],
+                 out["plan_steps"], *out.get("repairs", ()),
+                 *([out["uncounted"]] if out.get("uncounted") else [])]
+        hit = _OUTPUT_TYPES[id(kb)] = (kb, tuple(dict.fromkeys(s["fact"] for s in specs)))
+    return hit[1]
 
 
 def _iso(d: dt.date | None) -> str | None:
@@ -228,7 +256,7 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
     kb = program.kb
     out = kb.outputs
     g = light_graph(kb, trace)
-    conclusions = _Conclusions(trace)
+    conclusions = _Conclusions(trace, kb)
 
     dec = out["decision"]
     decided = conclusions(dec["fact"])
@@ -302,5 +330,7 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
         steps_sorted = sorted(items.values(),
                               key=lambda s: (s.date, order.get(s.id, 99), s.id, s.subject or ""))
         plan = Plan(milestones.get("notify"), milestones.get("end"), tuple(steps_sorted))
-    return Assessment(kb, case, program, trace, g, decision, decision_node, signals, next_steps,
-                      plan, milestones)
+    a = Assessment(kb, case, program, trace, g, decision, decision_node, signals, next_steps,
+                   plan, milestones)
+    a.__dict__["_conclusions"] = conclusions  # the cached property, already at hand
+    return a

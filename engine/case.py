@@ -174,25 +174,38 @@ def _check_dates(doc: _yaml.Document, kb: KnowledgeBase, as_of: dt.date) -> None
         raise problem
 
 
-def _date_problems(doc: _yaml.Document, kb: KnowledgeBase,
-                   as_of: dt.date) -> Iterator[CaseError]:
-    data = doc.data
+@cache
+def _date_fields(kb: KnowledgeBase) -> tuple[tuple[str, tuple[tuple[str, bool], ...]], ...]:
+    """Per case section read by a fact type: its date fields (case key, ``past``), in the
+    order of the KB's fact types and fields; sections without a date field left out."""
+    out = []
     for ft in kb.fact_types.values():
         if ft.source is None or ft.derived or ft.table:
             continue
-        section = data if ft.source == "." else data.get(ft.source)
+        dates = tuple((spec.origin or spec.name, spec.past) for spec in ft.fields.values()
+                      if spec.type == "date")
+        if dates:
+            out.append((ft.source, dates))
+    return tuple(out)
+
+
+def _date_problems(doc: _yaml.Document, kb: KnowledgeBase,
+                   as_of: dt.date) -> Iterator[CaseError]:
+    data = doc.data
+    for source, dates in _date_fields(kb):
+        section = data if source == "." else data.get(source)
         items: list[tuple[tuple[Any, ...], Any]]
         if isinstance(section, list):
-            items = [((ft.source, i), item) for i, item in enumerate(section)]
+            items = [((source, i), item) for i, item in enumerate(section)]
         elif isinstance(section, dict):
-            items = [((() if ft.source == "." else (ft.source,)), section)]
+            items = [((() if source == "." else (source,)), section)]
         else:
             continue
         for base, item in items:
-            for spec in ft.fields.values():
-                key = spec.origin or spec.name
-                if spec.type != "date" or not isinstance(item, dict) \
-                        or not isinstance(item.get(key), str):
+            if not isinstance(item, dict):
+                continue
+            for key, past in dates:
+                if not isinstance(item.get(key), str):
                     continue
                 try:
                     day = _date(item[key])
@@ -201,7 +214,7 @@ def _date_problems(doc: _yaml.Document, kb: KnowledgeBase,
                 problem = limits.date_problem(day)
                 if problem:
                     yield CaseError(problem, doc.source((*base, key)))
-                elif spec.past and day > as_of:
+                elif past and day > as_of:
                     yield CaseError(f"date {item[key]} is after as_of {as_of.isoformat()}",
                                     doc.source((*base, key)))
 

@@ -26,11 +26,17 @@ the plain reference evaluator on generated cases and the shipped examples.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import marshal
 import math
+import os
+import sys
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import is_, itemgetter
-from typing import Any
+from types import CodeType
+from typing import Any, TypeVar
 
 from .errors import InferenceError
 from .expr import (
@@ -56,6 +62,7 @@ from .inference import Firing, Trace, _alias
 from .knowledge import KnowledgeBase, Rule
 
 Env = dict[str, Fact]
+T = TypeVar("T")
 Alpha = Callable[[Fact], bool]
 Join = Callable[[Fact, Env], bool]
 # a rule's firing (see _conclusion_source): the new fact concluded, or None
@@ -107,7 +114,7 @@ def conclusion_functions(kb: KnowledgeBase, rule: Rule, level: int
     args = "".join(f", m[{alias!r}]" for _, alias in positives)
     source = [*_conclusion_source(kb, rule, None, level, "conclude", ns), "",
               "def by_alias(trace, m):", f"    return conclude(trace{args})"]
-    exec(compile("\n".join(source), f"<partways: rule {rule.id}>", "exec"), ns)
+    exec(_code("\n".join(source), f"<partways: rule {rule.id}>"), ns)
     return ns["conclude"], ns["by_alias"]
 
 
@@ -594,18 +601,82 @@ def _discriminant(conds: Sequence[Cond]) -> tuple[str, str] | None:
 
 
 def _dispatch(entries: list[tuple[_Memory, tuple[str, str] | None]]) -> _Dispatch:
+    d = _Dispatch()
+    d.field, d.by_value, d.rest = _split(entries)
+    return d
+
+
+def _split(entries: Sequence[tuple[T, tuple[str, str] | None]]
+           ) -> tuple[str | None, dict[Any, list[T]], list[T]]:
+    """Items by the value of the field most of them test for equality with a string
+    (their discriminant), and the rest: (that field, by value, rest)."""
     counts: dict[str, int] = {}
     for _, disc in entries:
         if disc is not None:
             counts[disc[0]] = counts.get(disc[0], 0) + 1
-    d = _Dispatch()
-    d.field = max(sorted(counts), key=lambda f: counts[f]) if counts else None
-    for memory, disc in entries:
-        if disc is not None and disc[0] == d.field:
-            d.by_value.setdefault(disc[1], []).append(memory)
+    fld = max(sorted(counts), key=lambda f: counts[f]) if counts else None
+    by_value: dict[Any, list[T]] = {}
+    rest: list[T] = []
+    for item, disc in entries:
+        if disc is not None and disc[0] == fld:
+            by_value.setdefault(disc[1], []).append(item)
         else:
-            d.rest.append(memory)
-    return d
+            rest.append(item)
+    return fld, by_value, rest
+
+
+# ----------------------------------------------------------------------------- admission
+
+
+Admit = Callable[[Fact], bool]
+
+
+def admission(kb: KnowledgeBase, params: Mapping[str, Any]) -> Admit:
+    """``admit(fact)``: whether some pattern of the fact's type (positive or negated)
+    accepts it on the tests that read the fact alone, given ``params``. A fact refused
+    can neither match nor block a match: the durable path leaves it out of the session.
+    Generated as Python (tests written out as fact_test_source writes them), per fact
+    type dispatched on the field most of its patterns test (as memories are)."""
+    by_type: dict[str, dict[Any, tuple[Cond, ...]]] = {}
+    for r in kb.rules:
+        for p in r.when:
+            conds = tuple(c for c in p.where if _fact_only(c, params))
+            try:
+                by_type.setdefault(p.fact, {})[conds] = conds
+            except TypeError:  # a value that does not hash: kept apart
+                by_type.setdefault(p.fact, {})[id(conds)] = conds
+    ns: dict[str, Any] = {"MISSING": MISSING, "compare": compare}
+    source: list[str] = []
+    made: dict[str, tuple[str | None, dict[str, str], str]] = {}
+    for t, patterns in by_type.items():
+        fld, by_value, rest = _split([(conds, _discriminant(conds))
+                                      for conds in patterns.values()])
+        name = f"_admit_{len(made)}"
+        names: dict[str, str] = {}
+        lists = [(None, rest), *((v, hit + rest) for v, hit in by_value.items())]
+        for i, (value, options) in enumerate(lists):
+            tests = [" and ".join(fact_test_source(c, params, "fact", ns, f"{name}_{i}_{j}_{k}")
+                                  for k, c in enumerate(conds)
+                                  if value is None or _discriminant((c,)) != (fld, value))
+                     or "True" for j, conds in enumerate(options)]
+            source += [f"def {name}_{i}(fact):",
+                       f"    return {' or '.join(f'({x})' for x in tests) or 'False'}", ""]
+            if value is not None:
+                names[value] = f"{name}_{i}"
+        made[t] = (fld, names, f"{name}_0")
+    exec(_code("\n".join(source), "<partways: compiled admission>"), ns)
+    table = {t: (fld, {v: ns[n] for v, n in names.items()}, ns[rest])
+             for t, (fld, names, rest) in made.items()}
+
+    def admit(fact: Fact) -> bool:
+        how = table.get(fact["fact"])
+        if how is None:
+            return False
+        fld, by_value, rest = how
+        value = fact.get(fld) if fld is not None else None
+        return bool((by_value.get(value, rest) if isinstance(value, str) else rest)(fact))
+
+    return admit
 
 
 # ----------------------------------------------------------------------------- generated code
@@ -649,7 +720,7 @@ def _generate(kb: KnowledgeBase, rules: Sequence[_Rule], params: Mapping[str, An
             source += lines
             made.append((rule, names))
     source += [line for lines in helpers.values() for line in lines]
-    exec(compile("\n".join(source), "<partways: compiled rules>", "exec"), ns)
+    exec(_code("\n".join(source), "<partways: compiled rules>"), ns)
     for rule, names in made:
         rule.matchers = {pin: ns[name] for pin, name in names.items()}
 
@@ -671,6 +742,55 @@ def _route_of(rule: Rule, dispatch: Mapping[str, _Dispatch]) -> Route | bool | N
         return None
     value = normalize_number(value)
     return d.routes.get(value, d.rest_route) if isinstance(value, str) else d.rest_route
+
+
+_CODE: dict[tuple[str, str], CodeType] = {}
+
+
+def _code(source: str, filename: str) -> CodeType:
+    """``compile(source)``, remembered: a parameter set compiles to the same source as
+    another whenever its values differ but not their kinds (what-if and flip try many),
+    the values living in the namespace; compiling is most of the cost of a rule set."""
+    key = (source, filename)
+    hit = _CODE.get(key)
+    if hit is None:
+        if len(_CODE) >= 512:
+            _CODE.clear()
+        hit = _CODE[key] = _compile_kept(source, filename)
+    return hit
+
+
+def _compile_kept(source: str, filename: str) -> CodeType:
+    """``compile(source)``, the code kept on disk in the KB cache's folder (keyed on the
+    source and the interpreter): a cold command loads it instead of compiling. As with
+    the KB cache, any failure to read or write only costs the compile."""
+    from ._kbcache import cache_dir
+
+    folder = cache_dir()
+    if folder is None:
+        return compile(source, filename, "exec")
+    digest = hashlib.sha256(f"{sys.version}|{filename}|{source}".encode()).hexdigest()[:40]
+    path = folder / f"code-{digest}.marshal"
+    with contextlib.suppress(Exception):  # absent, unreadable, truncated: compile
+        code = marshal.loads(path.read_bytes())
+        if isinstance(code, CodeType) and code.co_filename == filename:
+            return code
+    code = compile(source, filename, "exec")
+    tmp = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".code-", suffix=".tmp", dir=folder)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(marshal.dumps(code))
+        os.replace(tmp, path)
+        tmp = None
+    except Exception:  # read-only, full, not a folder: skip keeping it
+        pass
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    return code
 
 
 def _generate_routes(dispatches: Iterable[_Dispatch], params: Mapping[str, Any]) -> None:
@@ -716,7 +836,7 @@ def _generate_routes(dispatches: Iterable[_Dispatch], params: Mapping[str, Any])
                 source.append(f"{ind}taken.append({m})")
             source += ["    return taken", ""]
             wanted.append((d, value, name))
-    exec(compile("\n".join(source), "<partways: compiled memories>", "exec"), ns)
+    exec(_code("\n".join(source), "<partways: compiled memories>"), ns)
     for d, value, name in wanted:
         if value is None:
             d.rest_route = ns[name]

@@ -4,13 +4,14 @@ table rows and the parameters. Domain-free: the KB's vocabulary says what to rea
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .case import Case
 from .expr import (
     MISSING,
+    NUMBER_LIMIT,
     AnyOf,
     Cond,
     Const,
@@ -78,9 +79,10 @@ def table_facts(kb: KnowledgeBase) -> tuple[Fact, ...]:
 
 class _Reader:
     """How the facts of one case-sourced fact type are read: its fields as
-    (name, case key, default, is a date, name of the age field)."""
+    (name, case key, default, is a date, name of the age field), and ``read``, the same
+    as :func:`_fact` written out field by field once per KB."""
 
-    __slots__ = ("fields", "name", "source")
+    __slots__ = ("fields", "name", "read", "source")
 
     def __init__(self, ft: FactType) -> None:
         self.name = ft.name
@@ -88,6 +90,36 @@ class _Reader:
         self.fields = tuple((spec.name, spec.origin or spec.name, spec.default,
                              spec.type == "date", f"{spec.name}_age")
                             for spec in ft.fields.values())
+        self.read = _compiled_reader(self)
+
+
+def _compiled_reader(ft: _Reader) -> Callable[[Mapping[str, Any], dt.date], Fact]:
+    """:func:`_fact` for ``ft`` as straight-line Python (no loop over the fields, no
+    tuple unpacking, the field names as constants); the same fact for every item."""
+    env: dict[str, Any] = {"_fromiso": dt.date.fromisoformat, "_norm": normalize_number,
+                           "_str": str, "_bool": bool, "_int": int, "_LIMIT": NUMBER_LIMIT}
+    code = ["def read(item, as_of):", "    get = item.get",
+            f"    fact = {{'fact': {ft.name!r}}}"]
+    for i, (name, key, default, is_date, age) in enumerate(ft.fields):
+        code.append(f"    v = get({key!r})")
+        if default is None:
+            code.append("    if v is not None:")
+        else:
+            env[f"_d{i}"] = default
+            code += ["    if v is None:", f"        v = _d{i}", "    if True:"]
+        if is_date:
+            code += [f"        fact[{name!r}] = v",
+                     f"        fact[{age!r}] = (as_of - _fromiso(v)).days"]
+        else:
+            # normalize_number leaves text, booleans and integers within the limit as
+            # they are: only other values go through it
+            code += ["        t = type(v)",
+                     f"        fact[{name!r}] = v if t is _str or t is _bool or (t is _int "
+                     "and -_LIMIT <= v <= _LIMIT) else _norm(v)"]
+    code.append("    return fact")
+    exec(compile("\n".join(code), f"<partways: reader of {ft.name}>", "exec"), env)
+    read: Callable[[Mapping[str, Any], dt.date], Fact] = env["read"]
+    return read
 
 
 class _Plan:
@@ -118,7 +150,9 @@ class _Plan:
                 base["indicates"] = True
             else:
                 base["indicates"] = False
-            metrics.append((metric, base, _Count(metric) if metric.count else None))
+            aliases = () if metric.count or metric.value is None else \
+                tuple(dict.fromkeys(r.alias for r in refs_of(metric.value)))
+            metrics.append((metric, base, _Count(metric) if metric.count else None, aliases))
         self.metrics = tuple(metrics)
 
 
@@ -141,8 +175,9 @@ def _from_case(ft: _Reader, case: Case) -> list[Fact]:
     section = data if ft.source == "." else data.get(ft.source or "")
     if isinstance(section, list):
         out = []
+        read, as_of = ft.read, case.as_of
         for i, item in enumerate(section):
-            fact = _fact(ft, item, case.as_of)
+            fact = read(item, as_of)
             ref = fact.get("ref")
             fact["id"] = f"{ft.name}:{ref}" if ref else f"{ft.name}:{i + 1}"
             fact["index"] = i
@@ -157,13 +192,14 @@ def _from_case(ft: _Reader, case: Case) -> list[Fact]:
                             case.source((ft.source, i, "id")))
         return out
     if isinstance(section, dict):
-        single = _fact(ft, section, case.as_of)
+        single = ft.read(section, case.as_of)
         single["id"] = ft.name
         return [single]
     return []
 
 
 def _fact(ft: _Reader, item: Mapping[str, Any], as_of: dt.date) -> Fact:
+    """One fact of ``ft`` read from a case item (what ``ft.read`` does, field by field)."""
     fact: Fact = {"fact": ft.name}
     for name, key, default, is_date, age in ft.fields:
         value = item.get(key)
@@ -186,9 +222,10 @@ class _Count:
     of its first string-equality test (an index of the case's facts built once per case
     and shared by every metric keyed on the same field), then filtered by its other string
     tests as set lookups and by the remaining tests, whose operands (constants, parameters,
-    the case's single facts) are evaluated once per case, not once per fact."""
+    the case's single facts) are evaluated once per case, not once per fact; a test that
+    names no fact (``date_age <= $window``, in most metrics) once per case for all metrics."""
 
-    __slots__ = ("key", "quick", "rest", "type", "values")
+    __slots__ = ("key", "quick", "rest", "shared", "type", "values")
 
     def __init__(self, metric: Metric) -> None:
         assert metric.count is not None
@@ -210,9 +247,11 @@ class _Count:
         self.values = tuple(sorted(first))
         self.quick = tuple(quick)
         self.rest = tuple(rest)
+        # the same text, the same test within a case: only parameters and constants in it
+        self.shared = tuple(None if refs_of(c) else repr(c) for c in rest)
 
     def matched(self, fb: FactBase, index: dict[tuple[str, str], dict[Any, list[Fact]]],
-                resolve: Resolver) -> list[Fact]:
+                resolve: Resolver, bound: dict[str, FactTest]) -> list[Fact]:
         if self.key is None:
             found = fb.of_type(self.type)
         else:
@@ -227,10 +266,15 @@ class _Count:
                 found = [f for v in self.values for f in by_value.get(v, ())]
         if found and self.quick:
             found = [f for f in found if all(f.get(k, MISSING) in ok for k, ok in self.quick)]
-        for c in self.rest:
+        for c, shared in zip(self.rest, self.shared, strict=True):
             if not found:
                 break
-            test = _bound(c, fb.params, resolve)
+            made = None if shared is None else bound.get(shared)
+            if made is None:
+                made = _bound(c, fb.params, resolve)
+                if shared is not None:
+                    bound[shared] = made
+            test = made
             found = [f for f in found if test(f)]
         return found
 
@@ -253,13 +297,14 @@ def _metrics(plan: _Plan, fb: FactBase) -> None:
         return MISSING if single is None else single.get(ref.field, MISSING)
 
     index: dict[tuple[str, str], dict[Any, list[Fact]]] = {}
+    bound: dict[str, FactTest] = {}
     facts, support = fb.facts, fb.support
     added = fb.by_type.setdefault("metric", [])
-    for metric, base, count in plan.metrics:
+    for metric, base, count, aliases in plan.metrics:
         fact = dict(base)
         fid = fact["id"]
         if count is not None:
-            matched = count.matched(fb, index, resolve)
+            matched = count.matched(fb, index, resolve, bound)
             fact["value"] = len(matched)
             if matched:
                 ages = [f["date_age"] for f in matched if isinstance(f.get("date_age"), int)]
@@ -279,6 +324,6 @@ def _metrics(plan: _Plan, fb: FactBase) -> None:
                 continue
             fact["value"] = value
             support[fid] = tuple(sorted({
-                single["id"] for r in refs_of(metric.value) if (single := fb.single(r.alias))}))
+                single["id"] for alias in aliases if (single := fb.single(alias))}))
         facts[fid] = fact  # fb.add
         added.append(fact)

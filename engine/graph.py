@@ -4,6 +4,7 @@ decision -> plan, one node per fact, one edge per premise of a firing."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from .facts import PARAMS_ID
@@ -20,6 +21,10 @@ class LightGraph:
     Building it costs a fraction of a networkx graph and needs no networkx import (cold
     start); :meth:`to_networkx` gives the same graph as a ``networkx.DiGraph`` (same nodes,
     attributes, edges and insertion order) for everything else.
+
+    Nodes and edges are held in their node-link form, so that :func:`node_link` needs no
+    copies: a node's attributes also carry its ``id``, an edge's its ``source`` and
+    ``target`` (``to_networkx`` leaves them out).
     """
 
     __slots__ = ("_pred", "_succ", "nodes")
@@ -40,10 +45,11 @@ class LightGraph:
 
     def add_node(self, node: str, **attrs: Any) -> None:
         if node not in self.nodes:
-            self.nodes[node] = {}
+            self.nodes[node] = {"id": node}
             self._succ[node] = {}
             self._pred[node] = {}
         self.nodes[node].update(attrs)
+        self.nodes[node]["id"] = node
 
     def add_edge(self, u: str, v: str, **attrs: Any) -> None:
         for n in (u, v):
@@ -54,6 +60,7 @@ class LightGraph:
             data = self._succ[u][v] = {}
             self._pred[v][u] = data
         data.update(attrs)
+        data["source"], data["target"] = u, v
 
     def predecessors(self, node: str) -> Iterator[str]:
         return iter(self._pred[node])
@@ -76,10 +83,14 @@ class LightGraph:
         import networkx as nx
 
         g = nx.DiGraph()
-        g.add_nodes_from((n, dict(a)) for n, a in self.nodes.items())
-        g.add_edges_from((u, v, dict(d)) for u, nbrs in self._succ.items()
-                         for v, d in nbrs.items())
+        g.add_nodes_from((n, {k: x for k, x in a.items() if k != "id"})
+                         for n, a in self.nodes.items())
+        g.add_edges_from((u, v, {k: x for k, x in d.items() if k not in _ENDS})
+                         for u, nbrs in self._succ.items() for v, d in nbrs.items())
         return g
+
+
+_ENDS = ("source", "target")
 
 
 def decision_graph(kb: KnowledgeBase, trace: Trace) -> nx.DiGraph:
@@ -108,18 +119,16 @@ def light_graph(kb: KnowledgeBase, trace: Trace) -> LightGraph:
     kinds = _node_kinds(kb)
     plain = _PLAIN_KIND
 
-    def add(fid: str) -> bool:
-        if fid in nodes:
-            return True
+    def add(fid: str) -> bool:  # fid is not a node yet
         fact = facts[fid]
         kind = kinds.get(fact["fact"], plain)
-        if kind is None or fid == PARAMS_ID:
+        if kind is None:
             return False
-        layer, label_field = kind
-        attrs: dict[str, Any] = dict(fact)  # a copy without the id and the list index
-        del attrs["id"]
+        label_field = kind[1]
+        attrs: dict[str, Any] = dict(fact)  # a copy without the list index
+        attrs["id"] = fid
         attrs.pop("index", None)
-        attrs["layer"] = layer
+        attrs["layer"] = kind[0]
         attrs["label"] = str(fact.get(label_field, fact["fact"])) if label_field \
             else fact["fact"]
         nodes[fid] = attrs
@@ -129,8 +138,10 @@ def light_graph(kb: KnowledgeBase, trace: Trace) -> LightGraph:
 
     for firing in trace.firings:
         conclusion, rule = firing.conclusion, firing.rule
-        add(conclusion)
-        node = nodes[conclusion]
+        node = nodes.get(conclusion)
+        if node is None:
+            add(conclusion)
+            node = nodes[conclusion]
         if "rule" in node or "rules" in node:
             # a keyed conclusion may be supported by several rules: keep them all, and
             # name the first by id so the result does not depend on the order rules fired in
@@ -142,18 +153,27 @@ def light_graph(kb: KnowledgeBase, trace: Trace) -> LightGraph:
             node["rule"] = rule
         into = pred[conclusion]
         for _alias, pid in firing.premises:
-            if add(pid):
+            if pid in nodes or add(pid):
                 # two rules may draw the same edge to a keyed conclusion: name the first
                 # by id, whatever the order they fired in
                 seen = into.get(pid)
                 if seen is None:
-                    into[pid] = succ[pid][conclusion] = {"rule": rule}
+                    into[pid] = succ[pid][conclusion] = {"rule": rule, "source": pid,
+                                                         "target": conclusion}
                 else:
                     seen["rule"] = min(seen["rule"], rule) if "rule" in seen else rule
-    for mid in sorted(n for n, a in nodes.items() if a["fact"] == "metric"):
-        for sid in trace.support.get(mid, ()):
-            add(sid)
-            g.add_edge(sid, mid, rule="metric")
+    support = trace.support
+    for mid in sorted(m for m in support if m in nodes and nodes[m]["fact"] == "metric"):
+        for sid in support[mid]:
+            if sid not in nodes and not add(sid):
+                g.add_edge(sid, mid, rule="metric")
+                continue
+            data = succ[sid].get(mid)
+            if data is None:
+                succ[sid][mid] = pred[mid][sid] = {"rule": "metric", "source": sid,
+                                                   "target": mid}
+            else:
+                data["rule"] = "metric"
     return g
 
 
@@ -169,25 +189,35 @@ def _node_kinds(kb: KnowledgeBase) -> dict[str, tuple[str, str | None] | None]:
     if hit is None or hit[0] is not kb:
         table = {name: None if ft.table else (ft.layer, ft.label_field or None)
                  for name, ft in kb.fact_types.items()}
+        table[PARAMS_ID] = None  # the parameters fact (its id is its type): KB, not case
         hit = _KINDS[id(kb)] = (kb, table)
     return hit[1]
 
 
-def node_link(g: nx.DiGraph | LightGraph) -> dict[str, Any]:
-    """Node-link JSON of ``g`` with nodes and links sorted (byte-stable); the same data as
-    ``networkx.node_link_data(g, edges="links")``, sorted."""
-    if isinstance(g, LightGraph):
-        data: dict[str, Any] = {
-            "directed": True, "multigraph": False, "graph": {},
-            "nodes": [{**a, "id": n} for n, a in g.nodes.items()],
-            "links": [{**d, "source": u, "target": v} for u, nbrs in g._succ.items()
-                      for v, d in nbrs.items()]}
-    else:
-        import networkx as nx
+_ID = itemgetter("id")
+_LINK_KEY = itemgetter("source", "target", "rule")
+_ENDS_KEY = itemgetter("source", "target")
 
-        data = nx.node_link_data(g, edges="links")
-    data["nodes"] = sorted(data["nodes"], key=lambda n: n["id"])
-    data["links"] = sorted(data["links"], key=lambda e: (e["source"], e["target"], e["rule"]))
+
+def node_link(g: nx.DiGraph | LightGraph, *, copy: bool = True) -> dict[str, Any]:
+    """Node-link JSON of ``g`` with nodes and links sorted (byte-stable); the same data as
+    ``networkx.node_link_data(g, edges="links")``, sorted. ``copy=False`` (a
+    :class:`LightGraph` about to be serialised) hands out the graph's own dicts."""
+    if isinstance(g, LightGraph):
+        nodes, succ = g.nodes, g._succ
+        # a graph has one edge per (source, target): sorted by both, sorted by the rule too
+        links = sorted([d for nbrs in succ.values() for d in nbrs.values()], key=_ENDS_KEY)
+        if copy:
+            return {"directed": True, "multigraph": False, "graph": {},
+                    "nodes": [dict(nodes[n]) for n in sorted(nodes)],
+                    "links": [dict(d) for d in links]}
+        return {"directed": True, "multigraph": False, "graph": {},
+                "nodes": [nodes[n] for n in sorted(nodes)], "links": links}
+    import networkx as nx
+
+    data = nx.node_link_data(g, edges="links")
+    data["nodes"] = sorted(data["nodes"], key=_ID)
+    data["links"] = sorted(data["links"], key=_LINK_KEY)
     return data
 
 

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import is_
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import InferenceError, KBError, PartwaysError
@@ -15,12 +16,10 @@ from .expr import (
     AnyOf,
     Cond,
     Const,
-    FactTest,
     Op,
     Param,
     Ref,
     Test,
-    conds_test,
     evaluate,
     normalize_number,
     params_of,
@@ -31,7 +30,7 @@ from .knowledge import KnowledgeBase, Pattern, Rule
 
 if TYPE_CHECKING:
     from ._durable import DurableProgram
-    from .compiled import CompiledRules, Concluder
+    from .compiled import Admit, CompiledRules, Concluder
 
 STRATUM = "$stratum"
 _PARAMS_ALIAS = "params__"
@@ -80,9 +79,6 @@ class Program:
     max_stratum: int
     durable_rules: Mapping[str, list[Any]]  # durable_rules' condition lists, by rule id
     consumed: frozenset[str]
-    alpha: Mapping[str, tuple[tuple[Cond, ...], ...]] = field(default_factory=dict)
-    static_admitted: dict[str, bool] = field(default_factory=dict)
-    alpha_index: Mapping[str, _AlphaIndex] = field(default_factory=dict)
     # table fact type -> its joins ((joining fact type, its field, the table's field), ...):
     # rows asserted on demand, when a fact they can join is (see on_demand)
     on_demand: Mapping[str, tuple[tuple[str, str, str], ...]] = field(default_factory=dict)
@@ -101,15 +97,20 @@ class Program:
             hit = self.backends["durable"] = DurableProgram(self.durable_rules)
         return hit
 
-    def python_rules(self, params: Mapping[str, Any]) -> CompiledRules:
-        """The rules compiled into Python for ``params`` (cached: most cases share them;
-        keyed on the parameters rule conditions read, the only ones compiled in)."""
+    def condition_key(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The values of the parameters rule conditions read (what compiled matching
+        depends on), in a fixed order."""
         names = self.backends.get("condition params")
         if names is None:
             names = self.backends["condition params"] = sorted(
                 {n for r in self.kb.rules for p in r.when for c in p.where
                  for n in params_of(c)})
-        key = ("python", tuple(params.get(n, MISSING) for n in names))
+        return tuple(params.get(n, MISSING) for n in names)
+
+    def python_rules(self, params: Mapping[str, Any]) -> CompiledRules:
+        """The rules compiled into Python for ``params`` (cached: most cases share them;
+        keyed on the parameters rule conditions read, the only ones compiled in)."""
+        key = ("python", self.condition_key(params))
         hit = self.backends.get(key)
         if hit is None:
             from .compiled import CompiledRules
@@ -128,8 +129,27 @@ class Program:
             hit = self.backends["conclude"] = _Conclusions(self)
         return hit
 
+    def admission(self, params: Mapping[str, Any]) -> Admit:
+        """compiled.admission for ``params``: whether a fact can take part in a match
+        (cached per values of the parameters conditions read)."""
+        key = ("admit", self.condition_key(params))
+        hit = self.backends.get(key)
+        if hit is None:
+            from .compiled import admission
+
+            hit = self._cache(key, admission(self.kb, params))
+        return hit
+
+    def gated_levels(self) -> list[int]:
+        """The strata of the rules that negate (each waits on a control fact)."""
+        hit = self.backends.get("gated")
+        if hit is None:
+            hit = self.backends["gated"] = sorted({self.strata[r.id] for r in self.kb.rules
+                                                  if any(p.negated for p in r.when)})
+        return hit
+
     def _cache(self, key: Any, value: Any) -> Any:
-        kept = ("durable", "conclude", "condition params")
+        kept = ("durable", "conclude", "condition params", "gated", "demand")
         if sum(1 for k in self.backends if k not in kept) >= 32:  # many policies: bound it
             for k in [k for k in self.backends if k not in kept]:
                 del self.backends[k]
@@ -202,14 +222,8 @@ def compile_kb(kb: KnowledgeBase) -> Program:
         consumed.add(STRATUM)
     if any(params_of(c) for r in kb.rules for p in r.when for c in p.where):
         consumed.add(PARAMS_ID)
-    alpha: dict[str, list[tuple[Cond, ...]]] = {}
-    for r in kb.rules:
-        for p in r.when:
-            alpha.setdefault(p.fact, []).append(tuple(c for c in p.where if _constant(c)))
     return Program(kb, strata, max(strata.values(), default=0), compiled,
-                   frozenset(consumed), {k: tuple(v) for k, v in alpha.items()},
-                   alpha_index={k: _AlphaIndex.build(v) for k, v in alpha.items()},
-                   on_demand=on_demand(kb))
+                   frozenset(consumed), on_demand=on_demand(kb))
 
 
 def on_demand(kb: KnowledgeBase) -> dict[str, tuple[tuple[str, str, str], ...]]:
@@ -242,84 +256,29 @@ def on_demand(kb: KnowledgeBase) -> dict[str, tuple[tuple[str, str, str], ...]]:
     return {t: tuple(dict.fromkeys(j)) for t, j in out.items() if t not in refused}
 
 
-def _constant(c: Cond) -> bool:
-    """A test on the fact alone (no parameter, no other alias): decided before any join."""
-    return not refs_of(c) and not params_of(c)
-
-
-@dataclass(frozen=True)
-class _AlphaIndex:
-    """A fact type's patterns, indexed by the field most of them test for equality."""
-
-    field: str | None
-    by_value: Mapping[Any, tuple[tuple[Cond, ...], ...]]
-    rest: tuple[tuple[Cond, ...], ...]
-    # the same patterns' tests compiled (conds_test), for matches_some_pattern
-    tests_by_value: Mapping[Any, tuple[FactTest, ...]]
-    tests_rest: tuple[FactTest, ...]
-
-    @staticmethod
-    def build(patterns: Sequence[tuple[Cond, ...]]) -> _AlphaIndex:
-        counts: dict[str, int] = {}
-        for conds in patterns:
-            for c in conds:
-                if isinstance(c, Test) and c.op == "eq" and isinstance(c.operand, Const):
-                    counts[c.field] = counts.get(c.field, 0) + 1
-        key = max(sorted(counts), key=lambda f: counts[f]) if counts else None
-        by_value: dict[Any, list[tuple[Cond, ...]]] = {}
-        rest = []
-        for conds in patterns:
-            value = next((c.operand.value for c in conds if isinstance(c, Test) and c.op == "eq"
-                          and c.field == key and isinstance(c.operand, Const)), MISSING)
-            if value is MISSING or isinstance(value, (bool, float)):
-                rest.append(conds)
-            else:
-                by_value.setdefault(value, []).append(conds)
-        return _AlphaIndex(key, {k: tuple(v) for k, v in by_value.items()}, tuple(rest),
-                           {k: tuple(conds_test(c, {}) for c in v) for k, v in by_value.items()},
-                           tuple(conds_test(c, {}) for c in rest))
-
-    def candidates(self, fact: Fact) -> tuple[tuple[Cond, ...], ...]:
-        if self.field is None:
-            return self.rest
-        value = fact.get(self.field, MISSING)
-        hit = self.by_value.get(value, ()) if isinstance(value, (str, int)) else ()
-        return hit + self.rest
-
-    def tests(self, fact: Fact) -> tuple[FactTest, ...]:
-        """The compiled tests of :meth:`candidates`."""
-        if self.field is None:
-            return self.tests_rest
-        value = fact.get(self.field, MISSING)
-        hit = self.tests_by_value.get(value, ()) if isinstance(value, (str, int)) else ()
-        return hit + self.tests_rest
-
-
-def matches_some_pattern(program: Program, fact: Fact) -> bool:
-    """Whether any rule pattern's own (join-free) tests accept ``fact``."""
-    index = program.alpha_index.get(fact["fact"])
-    if index is None:
-        return False
-    return any(test(fact) for test in index.tests(fact))
-
-
 def _admitted(program: Program, fb: FactBase) -> tuple[list[Fact], list[Fact]]:
-    """The input facts worth asserting, and apart from them the table rows to assert on
-    demand (see :func:`on_demand`); table rows are the same for every case: cached."""
-    static = program.static_admitted
+    """The input facts worth asserting (Program.admission, given the case's parameters),
+    and apart from them the table rows to assert on demand (see :func:`on_demand`); table
+    rows are the same for every case: their answer is kept per parameter values."""
+    params = fb.params
+    admit = program.admission(params)
+    key = ("admitted", program.condition_key(params))
+    static = program.backends.get(key)
+    if static is None:
+        static = program._cache(key, {})
+    is_static = fb.static.get
     held = program.on_demand
     out: list[Fact] = []
     later: list[Fact] = []
     for f in fb.facts.values():
-        fid = f["id"]
-        if fid in static:
-            keep = static[fid]
-        else:
-            keep = matches_some_pattern(program, f)
-            if fb.static.get(fid):
-                static[fid] = keep
-        if keep:
-            (later if f["fact"] in held and fb.static.get(fid) else out).append(f)
+        if is_static(f["id"]):
+            keep = static.get(f["id"])
+            if keep is None:
+                keep = static[f["id"]] = admit(f)
+            if keep:
+                (later if f["fact"] in held else out).append(f)
+        elif admit(f):
+            out.append(f)
     return out, later
 
 
@@ -331,14 +290,24 @@ class _Demand:
     """
 
     def __init__(self, program: Program, rows: Sequence[Fact]) -> None:
-        self.joins: dict[str, list[tuple[str, str, str]]] = {}
-        for table, joins in program.on_demand.items():
-            for by, their, mine in joins:
-                self.joins.setdefault(by, []).append((table, their, mine))
-        self.index: dict[tuple[str, str], dict[Any, list[Fact]]] = {}
-        self.rows: dict[str, list[Fact]] = {}
-        for f in rows:
-            self.rows.setdefault(f["fact"], []).append(f)
+        # the joins, the rows by table and their index: the same while the rows are
+        # (the KB's table rows, admitted alike for most cases), so kept on the program
+        self.joins: dict[str, list[tuple[str, str, str]]]
+        self.rows: dict[str, list[Fact]]
+        self.index: dict[tuple[str, str], dict[Any, list[Fact]]]
+        kept = program.backends.get("demand")
+        if kept is not None and len(kept[0]) == len(rows) and all(map(is_, kept[0], rows)):
+            _, self.joins, self.rows, self.index = kept
+        else:
+            self.joins = {}
+            for table, joins in program.on_demand.items():
+                for by, their, mine in joins:
+                    self.joins.setdefault(by, []).append((table, their, mine))
+            self.index = {}
+            self.rows = {}
+            for f in rows:
+                self.rows.setdefault(f["fact"], []).append(f)
+            program.backends["demand"] = (list(rows), self.joins, self.rows, self.index)
         self.sent: set[str] = set()
 
     def release(self, fact: Fact) -> list[Fact]:
@@ -611,16 +580,15 @@ def run_durable(program: Program, fb: FactBase) -> Trace:
     trace = Trace(facts=dict(fb.facts), firings=[], params=dict(fb.params),
                   support=dict(fb.support))
     concluding = program.conclusions()
-    consumed = program.consumed
+    admit = program.admission(fb.params)
 
     def dispatch(rule_id: str, matched: Mapping[str, Fact]) -> list[Fact]:
         # the matched facts carry durable's "sid", which no conclusion reads
         fact = concluding[rule_id][1](trace, matched)
-        if fact is None or fact["fact"] not in consumed:
+        if fact is None or not admit(fact):  # no pattern could take it
             return []
-        # A copy: durable adds the session id to what it is given, which must not leak
-        # into the trace (the graph and the JSON would then differ from run to run).
-        return [dict(fact), *demand[0].release(fact)]
+        # (the adapter asserts a copy with the session id: none leaks into the trace)
+        return [fact, *demand[0].release(fact)]
 
     # Only facts some pattern can match go in (the others could never take part), which
     # also lets them go in one batch; table rows that join other facts follow those facts.
@@ -631,8 +599,9 @@ def run_durable(program: Program, fb: FactBase) -> Trace:
     demand = [_Demand(program, held)]
     inputs = base + [row for f in base for row in demand[0].release(f)]
     # Level 0 too: a rule that only negates case facts sits in stratum 0 and waits on it.
+    # (only the strata that have such rules: another control fact would match nothing)
     controls = [{"fact": STRATUM, "id": f"{STRATUM}:{k}", "level": k}
-                for k in range(program.max_stratum + 1) if STRATUM in program.consumed]
+                for k in program.gated_levels()]
     if not program.durable.run(inputs, controls, dispatch):
         # durable judged a fact unmatched that the filter let through: run fact by fact.
         trace.firings.clear()

@@ -6,7 +6,6 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -144,9 +143,15 @@ class KnowledgeBase:
     problems: tuple[KBError, ...] = field(default=(), compare=False)
 
     def rule(self, rule_id: str) -> Rule:
-        for r in self.rules:
-            if r.id == rule_id:
-                return r
+        index = self.__dict__.get("_rule_index")
+        if index is None:  # made on first use (the first rule of an id wins, as a scan)
+            index = {}
+            for r in self.rules:
+                index.setdefault(r.id, r)
+            object.__setattr__(self, "_rule_index", index)
+        found = index.get(rule_id)
+        if found is not None:
+            return found
         from .errors import QueryError
 
         raise QueryError(f"no rule '{rule_id}'{did_you_mean(rule_id, [r.id for r in self.rules])}")
@@ -164,11 +169,23 @@ class KnowledgeBase:
         return self.text(self.ui.get(key), lang) or key.replace("_", " ")
 
     def default_params(self) -> dict[str, float]:
-        return {name: p.default for name, p in sorted(self.parameters.items())}
+        defaults = self.__dict__.get("_defaults")
+        if defaults is None:  # sorted once per KB; each caller gets its own copy
+            defaults = {name: p.default for name, p in sorted(self.parameters.items())}
+            object.__setattr__(self, "_defaults", defaults)
+        return dict(defaults)
 
 
 def default_kb_dir() -> Path:
     """The knowledge base shipped inside the package."""
+    import partways.kb as shipped  # a package of data files: its folder (no importlib.resources,
+    #                                which costs the cold start ~5 ms of imports)
+
+    where = getattr(shipped, "__file__", None)
+    if where:
+        return Path(where).parent
+    from importlib import resources
+
     return Path(str(resources.files("partways.kb")))
 
 

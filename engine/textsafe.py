@@ -24,6 +24,8 @@ _TABLE.update({c: REPLACEMENT for c in (*range(0x80, 0xA0), 0x2028, 0x2029,
 
 def visible(text: str) -> str:
     """``text`` with every control character replaced by a visible one (same length)."""
+    if text.isascii() and text.isprintable():  # most text: nothing to replace
+        return text
     return text.translate(_TABLE)
 
 
@@ -31,11 +33,18 @@ def visible_data(value: Any) -> Any:
     """``value`` (plain data) with :func:`visible` applied to every string in it."""
     if isinstance(value, str):
         return visible(value)
+    if isinstance(value, dict):  # the common case first: one call per container
+        return {k: visible(v) if type(v) is str else
+                v if v is None or type(v) in _SCALARS else visible_data(v)
+                for k, v in value.items()}
     if isinstance(value, Mapping):
         return {k: visible_data(v) for k, v in value.items()}
     if isinstance(value, list):
         return [visible_data(v) for v in value]
     return value
+
+
+_SCALARS = (int, float, bool)
 
 
 def first_control(value: Any, at: tuple[Any, ...] = ()) -> tuple[tuple[Any, ...], str] | None:

@@ -48,3 +48,14 @@ def test_every_command_runs_its_help() -> None:
         assert result.exit_code == 0, (name, result.output)
         assert "Usage: main " + name in result.output or f"Usage: partways {name}" in \
             result.output or f" {name} " in result.output
+
+
+def test_assess_and_why_need_no_jsonschema_nor_networkx() -> None:
+    """A valid case and a cached KB need no jsonschema (only a refused input is worded
+    with it), and neither command draws a graph (networkx)."""
+    for args in (["assess", str(EXAMPLES / "acme-late-payer.yaml")],
+                 ["why", str(EXAMPLES / "acme-late-payer.yaml")]):
+        imported_after(args)  # the first run may fill the KB cache (which needs jsonschema)
+        loaded = imported_after(args)
+        heavy = sorted(m for m in loaded if m.split(".")[0] in ("jsonschema", "networkx"))
+        assert heavy == [], (args, heavy)

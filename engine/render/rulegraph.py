@@ -21,12 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from ..expr import Cond, Const, Test, refs_of
 from ..knowledge import KnowledgeBase, Rule
+
+if TYPE_CHECKING:  # imported where a graph is made: titles need no networkx (cold start)
+    import networkx as nx
 
 METRIC = "metric"  # the fact type engine/facts.py asserts for every metric (docs/KB_FORMAT.md)
 
@@ -122,6 +123,8 @@ def rule_graph(kb: KnowledgeBase, lang: str = "en", *,
     >>> all(g.nodes[n]["kind"] == "rule" for n in g if n.startswith("rule:"))
     True
     """
+    import networkx as nx
+
     g = nx.DiGraph()
     kinds = concept_kinds(kb)
     produced_values: set[str] = set()
@@ -217,6 +220,8 @@ def layer_overview(kb: KnowledgeBase, lang: str = "en") -> nx.DiGraph:
     >>> "layer:decision" in g
     True
     """
+    import networkx as nx
+
     from .lang import for_kb
 
     full = rule_graph(kb, lang)
@@ -262,6 +267,8 @@ def layer_order(g: nx.DiGraph, preferred: tuple[str, ...] = ()) -> list[str]:
     Layers named in ``preferred`` (the KB manifest's ``layers``) keep that order among
     equals; cycles between layers are collapsed, so any graph gets an order.
     """
+    import networkx as nx
+
     lg = nx.DiGraph()
     for _n, d in g.nodes(data=True):
         lg.add_node(d["layer"])
@@ -340,6 +347,8 @@ def _assign_layers(g: nx.DiGraph) -> None:
 
 def _focus(g: nx.DiGraph, layers: set[str]) -> nx.DiGraph:
     """The nodes of ``layers`` plus their direct neighbours (marked ``context``)."""
+    import networkx as nx
+
     core = {n for n, d in g.nodes(data=True) if d["layer"] in layers}
     near = {m for n in core for m in (*g.predecessors(n), *g.successors(n))} - core
     sub = nx.DiGraph(g.subgraph(core | near))
