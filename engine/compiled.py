@@ -2,28 +2,34 @@
 
 Where durable_rules cannot be imported (no C compiler, a Python it does not build for),
 or when asked for (``--engine python``, ``PARTWAYS_ENGINE=python``), rules run here. The
-rule set is compiled once per parameter set (a case's policy can change parameters; the
-default set is compiled once and reused):
+rule set is compiled once per set of values of the parameters its conditions read (a
+case's policy can change them; the default set is compiled once and reused), as Python
+source generated here and compiled (the compiled code is kept in memory and on disk, so
+another parameter set of the same shape, or a cold process, does not compile again):
 
-- every test becomes a closure specialised on its operator and operand; a ``$parameter``
+- every test is written out, specialised on its operator and operand; a ``$parameter``
   is resolved at compile time, so a test on constants and parameters is decided on the
   fact alone;
 - patterns with the same fact type and the same fact-only tests share one *alpha memory*,
   filled as facts arrive (dispatched on the field most patterns test for equality, so an
-  event reaches only the memories of its own ``type``);
+  event reaches only the memories of its own ``type``); memories only the KB's tables
+  fill are shared by every run;
 - a join on ``field = @alias.field`` looks the bound value up in a hash index of the
-  memory instead of scanning it;
+  memory instead of scanning it; each rule's join is unrolled into nested loops;
 - evaluation is stratified like the durable path (a negated fact type is complete before
   it is tested) and incremental: each match is found exactly once, when its newest fact
   arrives (patterns before it may bind facts up to that one, patterns after it only older
-  facts).
+  facts);
+- each rule's firing (its ``then`` fields, the conclusion id, the firing in the trace) is
+  one generated function per rule, for every parameter set, which the durable path calls
+  too; it does what :func:`~partways.inference.conclude` and
+  :func:`~partways.inference.record` do (the reference evaluator's), so the decision graph
+  and the JSON are the same. tests/test_reference.py holds both backends to the plain
+  reference evaluator on generated cases and the shipped examples; tests/test_compiled.py
+  holds the generated values and tests to expr's.
 
-Conclusions, ids and the trace come from the same functions as the durable path
-(:func:`~partways.inference.conclude`, :func:`~partways.inference.record`), so the
-decision graph and the JSON are the same; tests/test_reference.py holds both backends to
-the plain reference evaluator on generated cases and the shipped examples.
+:func:`admission` (which facts can take part in any match) serves the durable path.
 """
-
 from __future__ import annotations
 
 import contextlib
@@ -631,52 +637,69 @@ def _split(entries: Sequence[tuple[T, tuple[str, str] | None]]
 Admit = Callable[[Fact], bool]
 
 
-def admission(kb: KnowledgeBase, params: Mapping[str, Any]) -> Admit:
-    """``admit(fact)``: whether some pattern of the fact's type (positive or negated)
-    accepts it on the tests that read the fact alone, given ``params``. A fact refused
-    can neither match nor block a match: the durable path leaves it out of the session.
-    Generated as Python (tests written out as fact_test_source writes them), per fact
-    type dispatched on the field most of its patterns test (as memories are)."""
-    by_type: dict[str, dict[Any, tuple[Cond, ...]]] = {}
-    for r in kb.rules:
-        for p in r.when:
-            conds = tuple(c for c in p.where if _fact_only(c, params))
-            try:
-                by_type.setdefault(p.fact, {})[conds] = conds
-            except TypeError:  # a value that does not hash: kept apart
-                by_type.setdefault(p.fact, {})[id(conds)] = conds
-    ns: dict[str, Any] = {"MISSING": MISSING, "compare": compare}
-    source: list[str] = []
-    made: dict[str, tuple[str | None, dict[str, str], str]] = {}
-    for t, patterns in by_type.items():
-        fld, by_value, rest = _split([(conds, _discriminant(conds))
-                                      for conds in patterns.values()])
-        name = f"_admit_{len(made)}"
-        names: dict[str, str] = {}
-        lists = [(None, rest), *((v, hit + rest) for v, hit in by_value.items())]
-        for i, (value, options) in enumerate(lists):
-            tests = [" and ".join(fact_test_source(c, params, "fact", ns, f"{name}_{i}_{j}_{k}")
-                                  for k, c in enumerate(conds)
-                                  if value is None or _discriminant((c,)) != (fld, value))
-                     or "True" for j, conds in enumerate(options)]
-            source += [f"def {name}_{i}(fact):",
-                       f"    return {' or '.join(f'({x})' for x in tests) or 'False'}", ""]
-            if value is not None:
-                names[value] = f"{name}_{i}"
-        made[t] = (fld, names, f"{name}_0")
-    exec(_code("\n".join(source), "<partways: compiled admission>"), ns)
-    table = {t: (fld, {v: ns[n] for v, n in names.items()}, ns[rest])
-             for t, (fld, names, rest) in made.items()}
+class Admission:
+    """Whether a fact can take part in any match: some pattern of its type (positive or
+    negated) accepts it on the tests that read the fact alone, given the parameters. A
+    fact refused can neither match nor block a match: the durable path leaves it out of
+    the session. Generated as Python once per KB (tests on constants written out as
+    fact_test_source writes them, a test reading a parameter called as cond_test makes it
+    for the parameter set), per fact type dispatched on the field most of its patterns
+    test (as memories are); :meth:`for_params` binds a parameter set (cheap: what-if and
+    flip try hundreds)."""
 
-    def admit(fact: Fact) -> bool:
-        how = table.get(fact["fact"])
-        if how is None:
-            return False
-        fld, by_value, rest = how
-        value = fact.get(fld) if fld is not None else None
-        return bool((by_value.get(value, rest) if isinstance(value, str) else rest)(fact))
+    def __init__(self, kb: KnowledgeBase) -> None:
+        by_type: dict[str, dict[Any, tuple[Cond, ...]]] = {}
+        for r in kb.rules:
+            for p in r.when:
+                conds = tuple(c for c in p.where if _fact_only(c, {}))
+                try:
+                    by_type.setdefault(p.fact, {})[conds] = conds
+                except TypeError:  # a value that does not hash: kept apart
+                    by_type.setdefault(p.fact, {})[id(conds)] = conds
+        self.ns: dict[str, Any] = {"MISSING": MISSING, "compare": compare}
+        self.with_params: list[tuple[str, Cond]] = []  # (name, condition) per such test
+        source: list[str] = []
+        self.made: dict[str, tuple[str | None, dict[str, str], str]] = {}
+        for t, patterns in by_type.items():
+            fld, by_value, rest = _split([(conds, _discriminant(conds))
+                                          for conds in patterns.values()])
+            name = f"_admit_{len(self.made)}"
+            names: dict[str, str] = {}
+            lists = [(None, rest), *((v, hit + rest) for v, hit in by_value.items())]
+            for i, (value, options) in enumerate(lists):
+                tests = [" and ".join(self._source(c, f"{name}_{i}_{j}_{k}")
+                                      for k, c in enumerate(conds)
+                                      if value is None or _discriminant((c,)) != (fld, value))
+                         or "True" for j, conds in enumerate(options)]
+                source += [f"def {name}_{i}(fact):",
+                           f"    return {' or '.join(f'({x})' for x in tests) or 'False'}", ""]
+                if value is not None:
+                    names[value] = f"{name}_{i}"
+            self.made[t] = (fld, names, f"{name}_0")
+        self.code = _code("\n".join(source), "<partways: compiled admission>")
 
-    return admit
+    def _source(self, c: Cond, name: str) -> str:
+        if params_of(c):
+            self.with_params.append((name, c))
+            return f"{name}(fact)"
+        return fact_test_source(c, {}, "fact", self.ns, name)
+
+    def for_params(self, params: Mapping[str, Any]) -> Admit:
+        """``admit(fact)`` for ``params``."""
+        ns = {**self.ns, **{name: cond_test(c, params) for name, c in self.with_params}}
+        exec(self.code, ns)
+        table = {t: (fld, {v: ns[n] for v, n in names.items()}, ns[rest])
+                 for t, (fld, names, rest) in self.made.items()}
+
+        def admit(fact: Fact) -> bool:
+            how = table.get(fact["fact"])
+            if how is None:
+                return False
+            fld, by_value, rest = how
+            value = fact.get(fld) if fld is not None else None
+            return bool((by_value.get(value, rest) if isinstance(value, str) else rest)(fact))
+
+        return admit
 
 
 # ----------------------------------------------------------------------------- generated code

@@ -135,9 +135,12 @@ class Program:
         key = ("admit", self.condition_key(params))
         hit = self.backends.get(key)
         if hit is None:
-            from .compiled import admission
+            made = self.backends.get("admission")
+            if made is None:
+                from .compiled import Admission
 
-            hit = self._cache(key, admission(self.kb, params))
+                made = self.backends["admission"] = Admission(self.kb)
+            hit = self._cache(key, made.for_params(params))
         return hit
 
     def gated_levels(self) -> list[int]:
@@ -149,7 +152,7 @@ class Program:
         return hit
 
     def _cache(self, key: Any, value: Any) -> Any:
-        kept = ("durable", "conclude", "condition params", "gated", "demand")
+        kept = ("durable", "conclude", "condition params", "gated", "demand", "admission")
         if sum(1 for k in self.backends if k not in kept) >= 32:  # many policies: bound it
             for k in [k for k in self.backends if k not in kept]:
                 del self.backends[k]
