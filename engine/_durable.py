@@ -59,6 +59,10 @@ def _call(fn: Callable[..., Any], *args: Any) -> Any:
     try:
         return fn(*args)
     except _engine.error as exc:  # e.g. 311: a condition read a field the fact lacks
+        if str(exc).endswith(" 303"):  # its fixed-size matching stack overflowed
+            raise InferenceError(f"the rule engine refused a fact: {exc} (too many rule "
+                                 "alternatives test one fact: split the KB's 'any' blocks, "
+                                 "or use --engine python)") from None
         raise InferenceError(f"the rule engine refused a fact: {exc}") from None
 
 

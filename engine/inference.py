@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -36,6 +37,8 @@ STRATUM = "$stratum"
 _PARAMS_ALIAS = "params__"
 _GATE_ALIAS = "gate__"
 _DURABLE_ARITH = {"add": "$add", "sub": "$sub", "mul": "$mul", "div": "$div"}
+_VARIANT = "#"  # a rule id never holds it: "rule.id#2" names a durable variant of a rule
+_MAX_VARIANTS = 64
 
 
 class Firing(NamedTuple):
@@ -77,11 +80,14 @@ class Program:
     kb: KnowledgeBase
     strata: Mapping[str, int]
     max_stratum: int
-    durable_rules: Mapping[str, list[Any]]  # durable_rules' condition lists, by rule id
+    # durable_rules' condition lists, by rule id, or by variant name for a rule compiled
+    # into several durable rules (see _alternatives; durable_variants maps them back)
+    durable_rules: Mapping[str, list[Any]]
     consumed: frozenset[str]
     # table fact type -> its joins ((joining fact type, its field, the table's field), ...):
     # rows asserted on demand, when a fact they can join is (see on_demand)
     on_demand: Mapping[str, tuple[tuple[str, str, str], ...]] = field(default_factory=dict)
+    durable_variants: Mapping[str, str] = field(default_factory=dict)  # variant -> rule id
     backends: dict[Any, Any] = field(default_factory=dict, compare=False)
 
     def rule(self, rule_id: str) -> Rule:
@@ -209,24 +215,46 @@ def compile_kb(kb: KnowledgeBase) -> Program:
     _check_rules(kb)
     strata = stratify(kb.rules)
     compiled: dict[str, list[Any]] = {}
+    variant_of: dict[str, str] = {}
     consumed: set[str] = set()
     for r in kb.rules:
-        conds: list[Any] = []
+        head: list[Any] = []
         if any(p.negated for p in r.when):
-            conds.append({_GATE_ALIAS: {"$and": [{"fact": STRATUM}, {"level": strata[r.id]}]}})
+            head.append({_GATE_ALIAS: {"$and": [{"fact": STRATUM}, {"level": strata[r.id]}]}})
         if any(params_of(c) for p in r.when for c in p.where):
-            conds.append({_PARAMS_ALIAS: {"fact": PARAMS_ID}})
+            head.append({_PARAMS_ALIAS: {"fact": PARAMS_ID}})
+        # a pattern's alternatives (see _alternatives): a negated pattern becomes one
+        # negated pattern per alternative (none of them may match), a positive one makes
+        # the rule one durable rule per combination of its positive patterns' alternatives
+        negated: list[Any] = []
+        positive: list[list[Any]] = []
         for i, p in enumerate(r.when):
             consumed.add(p.fact)
-            body = _compile_pattern(p)
-            conds.append({f"n{i}$not" if p.negated else _alias(p, i): body})
-        compiled[r.id] = conds
+            alternatives = _alternatives(p.where)
+            if p.negated:
+                negated.extend({f"n{i}$not" if len(alternatives) == 1 else f"n{i}_{j}$not":
+                                _compile_pattern(p.fact, where)}
+                               for j, where in enumerate(alternatives))
+            else:
+                positive.append([{_alias(p, i): _compile_pattern(p.fact, where)}
+                                 for where in alternatives])
+        variants = [[*head, *combo, *negated] for combo in itertools.product(*positive)]
+        if len(variants) > _MAX_VARIANTS:
+            raise KBError(f"rule '{r.id}': its 'any' blocks that compare with another "
+                          f"pattern's field or a $parameter make {len(variants)} combinations"
+                          f" (at most {_MAX_VARIANTS}): split the rule", r.origin)
+        if len(variants) == 1:
+            compiled[r.id] = variants[0]
+        else:
+            for j, conds in enumerate(variants):
+                compiled[f"{r.id}{_VARIANT}{j}"] = conds
+                variant_of[f"{r.id}{_VARIANT}{j}"] = r.id
     if any(p.negated for r in kb.rules for p in r.when):
         consumed.add(STRATUM)
     if any(params_of(c) for r in kb.rules for p in r.when for c in p.where):
         consumed.add(PARAMS_ID)
     return Program(kb, strata, max(strata.values(), default=0), compiled,
-                   frozenset(consumed), on_demand=on_demand(kb))
+                   frozenset(consumed), on_demand=on_demand(kb), durable_variants=variant_of)
 
 
 def on_demand(kb: KnowledgeBase) -> dict[str, tuple[tuple[str, str, str], ...]]:
@@ -342,13 +370,33 @@ def _alias(p: Pattern, index: int) -> str:
     return p.alias or f"p{index}__"
 
 
-def _compile_pattern(p: Pattern) -> Any:
+def _alternatives(where: Sequence[Cond]) -> list[tuple[Cond, ...]]:
+    """``where`` as a disjunction of condition lists durable_rules evaluates right.
+
+    durable_rules mis-evaluates an "$or" that compares with another alias's field (a
+    ``@alias.field`` or a ``$parameter``, read from the parameters fact) in some
+    alternative: it drops matches of the other alternatives, or keeps facts the
+    comparison rejects, depending on the alternatives' shapes (measured on 2.0.28; see
+    tests/test_durable_any.py). Such an ``any`` is expanded here, one alternative per
+    option (recursively); an ``any`` of constants alone stays one "$or", which it
+    evaluates right."""
+    out: list[tuple[Cond, ...]] = [()]
+    for c in where:
+        if isinstance(c, AnyOf) and (refs_of(c) or params_of(c)):
+            out = [(*done, *option) for done in out
+                   for o in c.options for option in _alternatives(o)]
+        else:
+            out = [(*done, c) for done in out]
+    return out
+
+
+def _compile_pattern(fact: str, where: Sequence[Cond]) -> Any:
     # durable_rules drops a comparison with another alias's field when an "$or" precedes
     # it in the same pattern (found by the exit.step.end_at_term examples): disjunctions
     # go last.
-    conds = sorted(p.where, key=lambda c: isinstance(c, AnyOf) or (
+    conds = sorted(where, key=lambda c: isinstance(c, AnyOf) or (
         isinstance(c, Test) and c.op == "in"))
-    terms = [{"fact": p.fact}, *(_compile_cond(c) for c in conds)]
+    terms = [{"fact": fact}, *(_compile_cond(c) for c in conds)]
     return {"$and": terms} if len(terms) > 1 else terms[0]
 
 
@@ -585,7 +633,18 @@ def run_durable(program: Program, fb: FactBase) -> Trace:
     concluding = program.conclusions()
     admit = program.admission(fb.params)
 
+    variant_of = program.durable_variants
+    fired: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+
     def dispatch(rule_id: str, matched: Mapping[str, Fact]) -> list[Fact]:
+        if rule_id in variant_of:
+            # a rule compiled into several durable rules (_alternatives): the facts that
+            # satisfy more than one of them fire it once, as they do the rule
+            rule_id = variant_of[rule_id]
+            once = (rule_id, tuple(sorted((a, f["id"]) for a, f in matched.items())))
+            if once in fired:
+                return []
+            fired.add(once)
         # the matched facts carry durable's "sid", which no conclusion reads
         fact = concluding[rule_id][1](trace, matched)
         if fact is None or not admit(fact):  # no pattern could take it
@@ -608,6 +667,7 @@ def run_durable(program: Program, fb: FactBase) -> Trace:
     if not program.durable.run(inputs, controls, dispatch):
         # durable judged a fact unmatched that the filter let through: run fact by fact.
         trace.firings.clear()
+        fired.clear()
         trace.facts = dict(fb.facts)
         demand[0] = _Demand(program, held)
         inputs = base + [row for f in base for row in demand[0].release(f)]
