@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import partways
-from partways.compiled import _expr_lines
 from partways import expr as x
+from partways.compiled import _expr_lines
 from partways.expr import ARITH, MISSING, OPS, Const, Expr, Op, Param, Ref
 from partways.facts import build_facts
 from partways.inference import run_python
