@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-MARKS = (0.1, 0.5, 1.0)
+MARKS = (0.1, 0.5, 0.9, 1.0)
 
 
 def generate(path: Path, n: int, seed: int = 1) -> None:
@@ -89,6 +89,7 @@ def _cmdline(pid: int) -> str:
 def _read_pos(pid: int, path: str) -> int | None:
     """How far process ``pid`` has read into ``path`` (None when it has no such fd open)."""
     fds = f"/proc/{pid}/fd"
+    path = os.path.realpath(path)
     try:
         names = os.listdir(fds)
     except OSError:
@@ -170,42 +171,76 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def bench_serve(requests: int, clients: int = 8) -> dict[str, float]:
+def _get(url: str) -> dict[str, object]:
+    with urllib.request.urlopen(url, timeout=30) as r:
+        out: dict[str, object] = json.loads(r.read())
+    return out
+
+
+def _post(url: str, body: bytes) -> float:
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    t = time.perf_counter()
+    with urllib.request.urlopen(req, timeout=120) as r:
+        r.read()
+    return time.perf_counter() - t
+
+
+def _run(clients: int, calls: list[tuple[str, bytes]]) -> dict[str, float]:
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        lat = sorted(pool.map(lambda c: _post(*c), calls))
+    dt = time.perf_counter() - t0
+    return {"requests": len(calls), "requests_per_s": round(len(calls) / dt, 1),
+            "p50_ms": round(statistics.median(lat) * 1000, 1),
+            "p99_ms": round(lat[max(0, int(len(lat) * 0.99) - 1)] * 1000, 1)}
+
+
+def bench_serve(requests: int, clients: int = 8, engine: str = "durable") -> dict[str, object]:
+    """``partways serve`` in a fresh process: /v1/assess over the shipped examples from
+    ``clients`` concurrent clients, then every other POST endpoint the same way; the
+    durable rulesets (``/healthz``) and the server's RSS before and after."""
     import partways
 
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "partways", "serve", "--port", str(port)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=ROOT, env=dict(os.environ, PARTWAYS_ENGINE=engine),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
             try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=1).close()
+                _get(f"{url}/healthz")
                 break
             except OSError:
                 time.sleep(0.1)
         kb = partways.load_kb()
-        bodies = [json.dumps({"case": json.loads(json.dumps(dict(
-            partways.load_case(f, kb).data)))}).encode()
-            for f in sorted((ROOT / "examples").glob("*.yaml"))]
-
-        def one(i: int) -> float:
-            req = urllib.request.Request(f"{url}/v1/assess", data=bodies[i % len(bodies)],
-                                         headers={"Content-Type": "application/json"})
-            t = time.perf_counter()
-            with urllib.request.urlopen(req, timeout=60) as r:
-                r.read()
-            return time.perf_counter() - t
-
-        for i in range(20):  # warm up
-            one(i)
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(clients) as pool:
-            lat = sorted(pool.map(one, range(requests)))
-        dt = time.perf_counter() - t0
-        return {"clients": clients, "requests": requests, "requests_per_s": round(requests / dt),
-                "p50_ms": round(statistics.median(lat) * 1000, 1),
-                "p99_ms": round(lat[int(len(lat) * 0.99) - 1] * 1000, 1)}
+        cases = [json.loads(json.dumps(dict(partways.load_case(f, kb).data)))
+                 for f in sorted((ROOT / "examples").glob("*.yaml"))]
+        bodies = [json.dumps({"case": c}).encode() for c in cases]
+        others = [("why", {}), ("why-not", {"target": "terminate"}),
+                  ("what-if", {"edits": ["wellbeing=low"]}), ("plan", {}),
+                  ("flip", {"max_size": 1})]
+        mixed = [(f"{url}/v1/{path}", json.dumps({"case": c, **extra}).encode())
+                 for path, extra in others for c in cases]
+        for b in bodies:  # warm up: each example once
+            _post(f"{url}/v1/assess", b)
+        for path, body in mixed:  # and each endpoint once (first-request compilation)
+            _post(path, body)
+        before = _get(f"{url}/healthz")["rulesets"]
+        rss0 = _status(proc.pid).get("VmRSS")
+        load0 = os.getloadavg()[0]
+        assess = _run(clients, [(f"{url}/v1/assess", bodies[i % len(bodies)])
+                                for i in range(requests)])
+        rss1 = _status(proc.pid).get("VmRSS")
+        mix = _run(clients, [mixed[i % len(mixed)] for i in range(max(len(mixed),
+                                                                       requests // 10))])
+        after = _get(f"{url}/healthz")["rulesets"]
+        return {"engine": engine, "clients": clients, "assess": assess,
+                "other_endpoints": mix, "rulesets_before": before, "rulesets_after": after,
+                "rss_mb": {"before": rss0, "after_assess": rss1,
+                           "after_all": _status(proc.pid).get("VmRSS"),
+                           "peak": _status(proc.pid).get("VmHWM")},
+                "load_before": round(load0, 2), "load_after": round(os.getloadavg()[0], 2)}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -224,12 +259,15 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100_000, help="generated cases (default 100000)")
     ap.add_argument("--requests", type=int, default=2000, help="HTTP requests")
     ap.add_argument("--skip-serve", action="store_true")
+    ap.add_argument("--serve-only", action="store_true", help="only the HTTP API figures")
     ap.add_argument("--workers", type=int, nargs="*", default=[1, 2])
     ap.add_argument("--engines", nargs="*", default=["python", "durable"])
     ap.add_argument("--books", nargs="*", default=["jsonl", "csv"], choices=["jsonl", "csv"])
     ap.add_argument("--dir", type=Path, help="keep the generated book here (default: a "
                                              "temporary folder)")
     args = ap.parse_args()
+    if args.serve_only:
+        args.books = []
     with tempfile.TemporaryDirectory() as tmp:
         base = args.dir or Path(tmp)
         base.mkdir(parents=True, exist_ok=True)
@@ -240,7 +278,8 @@ def main() -> None:
             from book import generate as generate_csv
 
             generate_csv(export, args.n, bad=0, seed=1)
-        print(f"book: {args.n} cases; load average {os.getloadavg()}", flush=True)
+        if args.books:
+            print(f"book: {args.n} cases; load average {os.getloadavg()}", flush=True)
         for book in args.books:
             source, watched = (jsonl, jsonl) if book == "jsonl" else \
                 (export, export / "clients.csv")
@@ -249,7 +288,8 @@ def main() -> None:
                 for w in args.workers:
                     _print_batch(bench_batch(source, watched, args.n, w, engine))
     if not args.skip_serve:
-        print("serve", json.dumps(bench_serve(args.requests)))
+        for engine in args.engines:
+            print("serve", json.dumps(bench_serve(args.requests, engine=engine)), flush=True)
 
 
 if __name__ == "__main__":

@@ -113,7 +113,16 @@ def _progress(total: int | None, show: bool) -> Iterator[Callable[[int], None] |
                   MofNCompleteColumn(), TaskProgressColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), transient=True, console=_stderr_console()) as bar:
         task = bar.add_task("assessing", total=total)
-        yield lambda n: bar.advance(task, n)
+        done = 0
+
+        def tick(n: int) -> None:
+            nonlocal done
+            done += n
+            if total is not None and done > total:  # rows the count could not foresee
+                bar.update(task, total=done)  # (events of unknown clients, a bad header)
+            bar.advance(task, n)
+
+        yield tick
 
 
 def _stderr_console() -> Any:

@@ -41,6 +41,7 @@ class Item:
     kind: str  # file | text | data | error
     payload: Any
     line: int | None = None  # the JSONL line a text item came from
+    client: str | None = None  # the client's name, when known before reading the case
 
 
 @dataclass
@@ -129,13 +130,14 @@ def _csv_items(p: Path, kb: KnowledgeBase, counter: Iterator[int]) -> Iterator[I
 
     try:
         for case in import_csv(p, kb):
-            source = f"{case.errors[0].source.path}:{case.row}" if case.errors and \
-                case.errors[0].source else str(p)
-            if case.errors:
-                yield Item(next(counter), source, "error", [e.to_dict() for e in case.errors])
+            source = f"{case.path}:{case.row}" if case.path else str(p)
+            if case.errors:  # the client's name, unless the row has none
+                client = case.client if case.client and case.client != f"<row {case.row}>" \
+                    else None
+                yield Item(next(counter), source, "error", [e.to_dict() for e in case.errors],
+                           client=client)
             else:
-                path = next(iter(case.origin.values()))[0] if case.origin else str(p)
-                yield Item(next(counter), f"{path}:{case.row}", "data", case.data)
+                yield Item(next(counter), source, "data", case.data)
     except PartwaysError as err:
         yield Item(next(counter), str(p), "error", [err.to_dict()])
 
@@ -167,7 +169,7 @@ def assess_item(item: Item, kb: KnowledgeBase, *, full: bool = False,
 
     row: dict[str, Any] = {"index": item.index, "source": item.source}
     if item.kind == "error":
-        return {**row, "client": None, "errors": item.payload}
+        return {**row, "client": item.client, "errors": item.payload}
     try:
         if item.kind == "file":
             case = load_case(item.payload, kb)

@@ -13,7 +13,6 @@ import csv
 import datetime as dt
 import pickle
 import re
-import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _yaml
+from ._tempdb import temp_db
 from .case import check_doc
 from .errors import CaseError, KBError, Source, did_you_mean
 from .journal import _coerce, _declared, _types_of
@@ -55,6 +55,7 @@ class ImportedCase:
     data: dict[str, Any]
     origin: dict[tuple[Any, ...], tuple[str, int, str]] = field(default_factory=dict)
     errors: list[CaseError] = field(default_factory=list)
+    path: str = ""  # the file of ``row``: clients.csv, or where an unknown client was named
 
 
 def _norm(name: str) -> str:
@@ -165,7 +166,11 @@ def _typed(text: str, types: set[str], where: Source) -> tuple[Any, CaseError | 
                 "a whole number" if types & {"integer"} and "number" not in types else
                 "a number" if types & {"integer", "number"} else
                 "true or false" if "boolean" in types else "/".join(sorted(types)))
-        return None, CaseError(f"'{text}' is not {want}", where)
+        hint = ""
+        if types & {"integer", "number"} and re.fullmatch(r"\D{0,3}[\d.,' ]+\D{0,3}", text):
+            hint = (" (write it without currency signs or thousands separators: "
+                    f"{'1200.50' if 'number' in types else '1200'})")
+        return None, CaseError(f"'{text}' is not {want}{hint}", where)
     return value, None
 
 
@@ -197,14 +202,15 @@ def _import(mapping: CsvMapping, kb: KnowledgeBase, files: Mapping[str, Path],
         if first:
             cols, errs = _header(mapping, "clients", values, cpath)
             header_errors += errs
-            first = False
+            first, width = False, len(values)
             continue
         if not any(v.strip() for v in values):
             continue
         if header_errors:  # reported once, before the first client
-            yield ImportedCase("", 1, {}, errors=header_errors)
+            yield ImportedCase("", 1, {}, errors=header_errors, path=_path(header_errors))
             header_errors = []
         case = _client(mapping, kb, cols, cpath, row, values)
+        case.errors += _overflow(values, width, cpath, row)
         if not extra.see(case.client):
             case.errors.append(CaseError(f"client '{case.client}' is listed twice",
                                          Source(cpath, row, mapping.key)))
@@ -227,10 +233,14 @@ def _import(mapping: CsvMapping, kb: KnowledgeBase, files: Mapping[str, Path],
                                   Source(str(files[fname]), erow, mapping.key)))
             errs += row_errs
         yield ImportedCase(client, errs[0].source.line or 0 if errs[0].source else 0, {},
-                           errors=errs)
+                           errors=errs, path=_path(errs))
     if first or header_errors:
-        yield ImportedCase("", 1, {}, errors=header_errors or [
-            CaseError("the clients file is empty", Source(cpath, 1))])
+        errs = header_errors or [CaseError("the clients file is empty", Source(cpath, 1))]
+        yield ImportedCase("", 1, {}, errors=errs, path=_path(errs))
+
+
+def _path(errors: list[CaseError]) -> str:
+    return str(errors[0].source.path or "") if errors and errors[0].source else ""
 
 
 class _Rows:
@@ -239,9 +249,7 @@ class _Rows:
     (those rows come before the clients they belong to, in any order)."""
 
     def __init__(self) -> None:
-        self._db = sqlite3.connect("", check_same_thread=False)  # "": a private temp file
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-2048"):
-            self._db.execute(f"PRAGMA {pragma}")
+        self._db = temp_db()
         self._db.execute("CREATE TABLE rows (seq INTEGER PRIMARY KEY, client TEXT, data BLOB)")
         self._db.execute("CREATE INDEX rows_client ON rows (client, seq)")
         self._db.execute("CREATE TABLE seen (client TEXT PRIMARY KEY) WITHOUT ROWID")
@@ -278,6 +286,18 @@ class _Rows:
             "SELECT client FROM rows GROUP BY client ORDER BY min(seq)")]
 
 
+def _overflow(values: list[str], width: int, path: str, row: int) -> list[CaseError]:
+    """A row with values beyond the header's columns (often a comma inside an unquoted
+    value, which shifts every cell after it): nothing of it is dropped silently."""
+    extra = [v.strip() for v in values[width:] if v.strip()]
+    if not extra:
+        return []
+    shown = ", ".join(f"'{v}'" for v in extra[:3]) + (", ..." if len(extra) > 3 else "")
+    return [CaseError(f"{len(extra)} value{'s' if len(extra) > 1 else ''} beyond the "
+                      f"{width} columns of the header ({shown}): a comma inside a value "
+                      "that is not in quotes?", Source(path, row, f"column {width + 1}"))]
+
+
 def _client(mapping: CsvMapping, kb: KnowledgeBase, cols: Mapping[int, Column], path: str,
             row: int, values: list[str]) -> ImportedCase:
     data: dict[str, Any] = {}
@@ -302,7 +322,7 @@ def _client(mapping: CsvMapping, kb: KnowledgeBase, cols: Mapping[int, Column], 
     if not client:
         errors.append(CaseError(f"no {mapping.key} name in this row", Source(path, row,
                                                                              mapping.key)))
-    return ImportedCase(client or f"<row {row}>", row, data, origin, errors)
+    return ImportedCase(client or f"<row {row}>", row, data, origin, errors, path)
 
 
 def _list_rows(mapping: CsvMapping, kb: KnowledgeBase, fname: str, path: Path,
@@ -319,7 +339,7 @@ def _list_rows(mapping: CsvMapping, kb: KnowledgeBase, fname: str, path: Path,
         if first:
             cols, errs = _header(mapping, fname, values, str(path))
             header_errors += errs
-            first = False
+            first, width = False, len(values)
             continue
         if not any(v.strip() for v in values):
             continue
@@ -328,7 +348,7 @@ def _list_rows(mapping: CsvMapping, kb: KnowledgeBase, fname: str, path: Path,
         client = raw.pop(mapping.key, "")
         item: dict[str, Any] = {}
         origin: dict[tuple[Any, ...], tuple[str, int, str]] = {}
-        errors: list[CaseError] = []
+        errors = _overflow(values, width, str(path), row)
         by_name = {c.name: c for c in cols.values()}
         for name, text in raw.items():
             col = by_name[name]

@@ -9,7 +9,6 @@ share of the total, and whether that set is small enough to stand out) and
 from __future__ import annotations
 
 import itertools
-import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _yaml
+from ._tempdb import temp_db
 from .errors import KBError, Source
 from .knowledge import KnowledgeBase
 
@@ -76,10 +76,7 @@ class Book:
         self.spec = spec
         self.count = 0
         self._columns = {name: f"m{k}" for k, name in enumerate(spec.measures)}
-        self._db = sqlite3.connect("", check_same_thread=False)  # "": a private temp file
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE",
-                       "cache_size=-2048"):
-            self._db.execute(f"PRAGMA {pragma}")
+        self._db = temp_db()
         cols = "".join(f", {c} REAL" for c in self._columns.values())
         self._db.execute(f"CREATE TABLE items (idx INTEGER PRIMARY KEY, client TEXT{cols})")
         # one row per (item, rule) the rule placed: rank, then up to three figures

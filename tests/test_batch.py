@@ -80,15 +80,19 @@ def test_csv_sample_set_batch_and_import_round_trip(tmp_path: Path) -> None:
         assert a.to_dict()["decision_id"] == by_client[a.client]["decision_id"]
 
 
+def _export(folder: Path, clients: str, events: str) -> None:
+    (folder / "clients.csv").write_text(clients, encoding="utf-8")
+    (folder / "events.csv").write_text(events, encoding="utf-8")
+
+
 def test_csv_problems_are_located_and_never_dropped(tmp_path: Path) -> None:
-    (tmp_path / "clients.csv").write_text(
-        "Company,As of,Hours,Total billed,Wellbeing,Favourite colour\n"
-        "Acme,2026-11-16,abc,100,high,red\nBeta,2026-13-01,10,100,hihg,blue\n"
-        ",2026-11-16,10,100,low,\nGamma,2026-11-16,10,100,low,\n", encoding="utf-8")
-    (tmp_path / "events.csv").write_text(
-        "Client,Date,Type,Days late\nAcme,2026-10-01,late_payment,x\n"
-        "Zed,2026-10-02,late_payment,3\nGamma,2026-12-01,late_payment,3\n"
-        "Gamma,2026-10-01,late_payment,\n", encoding="utf-8")
+    _export(tmp_path,
+            "Company,As of,Hours,Total billed,Wellbeing,Favourite colour\n"
+            "Acme,2026-11-16,abc,100,high,red\nBeta,2026-13-01,10,100,hihg,blue\n"
+            ",2026-11-16,10,100,low,\nGamma,2026-11-16,10,100,low,\n",
+            "Client,Date,Type,Days late\nAcme,2026-10-01,late_payment,x\n"
+            "Zed,2026-10-02,late_payment,3\nGamma,2026-12-01,late_payment,3\n"
+            "Gamma,2026-10-01,late_payment,\n")
     result = CliRunner().invoke(main, ["import", str(tmp_path), "-o", str(tmp_path / "out")])
     assert result.exit_code == 1
     c, e = tmp_path / "clients.csv", tmp_path / "events.csv"
@@ -103,6 +107,31 @@ def test_csv_problems_are_located_and_never_dropped(tmp_path: Path) -> None:
                  f"{e}:3: client: unknown client 'Zed' (not in clients.csv)"]:
         assert line in result.stderr, line
     assert list((tmp_path / "out").glob("*.yaml")) == []  # every client had a problem
+
+
+def test_csv_shifted_rows_money_formats_and_failed_rows_name_their_client(
+        tmp_path: Path) -> None:
+    _export(tmp_path,
+            "Company,As of,Hours,Amount due\n"
+            "Acme,2026-11-16,10,\"$1,200.00\"\nBeta,2026-11-16,10,0,Berlin,DE\n"
+            "Gamma,2026-11-16,10,0\n",
+            "Client,Date,Type,Days late\nGamma,2026-10-01,late_payment,\"1,000\"\n"
+            "Zed,2026-10-02,late_payment,3\n")
+    c, e = tmp_path / "clients.csv", tmp_path / "events.csv"
+    result = CliRunner().invoke(main, ["batch", str(tmp_path), "--format", "csv"])
+    assert result.exit_code == 1
+    rows = list(csv.DictReader(result.stdout.splitlines()))
+    # a client whose own row or events failed: its name and its row of clients.csv
+    assert [(r["client"], r["source"]) for r in rows] == [
+        ("Acme", f"{c}:2"), ("Beta", f"{c}:3"), ("Gamma", f"{c}:4"), ("Zed", f"{e}:3")]
+    assert rows[0]["error"] == (
+        f"{c}:2: outstanding: '$1,200.00' is not a number (write it without currency "
+        "signs or thousands separators: 1200.50)")
+    assert rows[1]["error"] == (  # values past the header are never dropped silently
+        f"{c}:3: column 5: 2 values beyond the 4 columns of the header ('Berlin', 'DE'): "
+        "a comma inside a value that is not in quotes?")
+    assert rows[2]["error"] == (f"{e}:2: days_late: '1,000' is not a whole number (write "
+                                "it without currency signs or thousands separators: 1200)")
 
 
 def test_columns_match_case_insensitively_with_aliases(kb: partways.KnowledgeBase,

@@ -307,3 +307,53 @@ def test_every_rule_example_output_validates(kb: partways.KnowledgeBase) -> None
             assert not _errors(v, a.to_dict()), f"{f.name}: {ex.get('name')}"
             n += 1
     assert n > 50
+
+
+def _schema_shape(node: Any) -> Any:
+    """The schema without its prose: what a consumer's validator checks."""
+    if isinstance(node, dict):
+        return {k: _schema_shape(v) for k, v in node.items()
+                if k not in ("description", "title", "examples")}
+    if isinstance(node, list):
+        return [_schema_shape(v) for v in node]
+    return node
+
+
+#: The shape of kb/assessment.schema.json each contract version shipped with (sha256 of
+#: the schema without its descriptions, first 16 hex digits). 1.0 refused the graph node's
+#: `rules` that graph.py wrote; 1.1 added it with the remediation layer and `uncounted`.
+SCHEMA_SHAPES = {"1.0": "1dec1149afa8941d", "1.1": "39a0d6a34328b23d"}
+
+
+def test_a_schema_change_bumps_the_contract_version() -> None:
+    import hashlib
+
+    schema = json.loads((ROOT / "kb" / "assessment.schema.json").read_text("utf-8"))
+    digest = hashlib.sha256(json.dumps(_schema_shape(schema), sort_keys=True)
+                            .encode()).hexdigest()[:16]
+    assert digest == SCHEMA_SHAPES.get(partways.SCHEMA_VERSION), (
+        f"kb/assessment.schema.json changed shape ({digest}) under SCHEMA_VERSION "
+        f"{partways.SCHEMA_VERSION}: bump it in engine/version.py (minor for a new optional "
+        "field, major for a removed or retyped one), add it to SCHEMA_HISTORY and here, and "
+        "run tools/case_format.py")
+    # every version ever pinned is in the history, the newest is the current one
+    history = [v for v, _ in partways.version.SCHEMA_HISTORY]
+    assert history == sorted(SCHEMA_SHAPES, key=lambda v: tuple(map(int, v.split("."))))
+    assert history[-1] == partways.SCHEMA_VERSION
+    # and a shape change is detected: a node field removed from the schema
+    nodes = schema["properties"]["graph"]
+    text = json.dumps(nodes)
+    assert '"rules"' in text
+    stripped = json.loads(json.dumps(schema).replace('"rules": {', '"rulez": {', 1))
+    assert hashlib.sha256(json.dumps(_schema_shape(stripped), sort_keys=True)
+                          .encode()).hexdigest()[:16] != digest
+
+
+def test_a_graph_node_with_several_rules_validates_and_an_unknown_node_field_does_not() -> None:
+    v = _validator("assessment")
+    data = json.loads(partways.assess(EXAMPLES / "acme-late-payer.yaml").to_json("en"))
+    node = next(n for n in data["graph"]["nodes"] if n.get("rule"))
+    node["rules"] = sorted({node["rule"], "dec.terminate.gut"})
+    assert not _errors(v, data)
+    node["rulez"] = ["x"]
+    assert _errors(v, data)

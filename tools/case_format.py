@@ -165,15 +165,25 @@ def render() -> str:
             "`partways assess CASE --format json` (and `Assessment.to_dict()`, `POST "
             "/v1/assess`, each line of `partways batch --format jsonl`) gives one object "
             "checked by `kb/assessment.schema.json` (`partways schema assessment`). "
-            f"Contract version: `{_schema_version()}`.", "",
+            f"Contract version: `{_schema_version()}`. A new optional field bumps the minor "
+            "number, a removed or retyped field the major one "
+            "(`SCHEMA_VERSION` in `engine/version.py`):", "",
+            *[f"- `{v}`: {what}" for v, what in _schema_history()], "",
             "| field | type | meaning |", "|-------|------|---------|"]
     out += _fields(assessment["properties"], "", assessment.get("required", []))
     return "\n".join(out).rstrip() + "\n"
 
 
 def _schema_version() -> str:
-    text = (ROOT / "engine" / "version.py").read_text("utf-8")
-    return text.split('SCHEMA_VERSION = "', 1)[1].split('"', 1)[0]
+    from partways.version import SCHEMA_VERSION
+
+    return SCHEMA_VERSION
+
+
+def _schema_history() -> tuple[tuple[str, str], ...]:
+    from partways.version import SCHEMA_HISTORY
+
+    return SCHEMA_HISTORY
 
 
 def main() -> int:

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from ..knowledge import KnowledgeBase
 
 CLIENT_WIDTH = 28
+CLIENT_MIN = 16  # the client column's narrowest, on a narrow terminal
+SIGNS_MIN = 24  # the warning signs' column the client column narrows for
 
 
 def _title(kb: KnowledgeBase, kind: str, key: str, lang: str) -> str:
@@ -44,27 +46,71 @@ def _cell(lx: Lang, text: str, width: int) -> str:
     return lx.isolate(text) + " " * (width - display_width(text))
 
 
+def _wrapped(lx: Lang, text: str, width: int) -> list[str]:
+    """``text`` over as many lines of ``width`` columns as it needs (broken between words,
+    a word longer than a line cut into pieces), each line a padded cell."""
+    import textwrap
+
+    return [_cell(lx, ln, width) for ln in textwrap.wrap(text, width) or [""]]
+
+
+def _packed(lx: Lang, items: list[str], room: int) -> list[str]:
+    """``items`` as a list over lines of ``room`` columns, whole items to a line where
+    they fit (an item wider than a line wrapped between its words)."""
+    lines: list[str] = []
+    cur = ""
+    for k, x in enumerate(items):
+        piece = lx.isolate(x) + (lx.sep.rstrip() if k < len(items) - 1 else "")
+        if cur and display_width(cur) + 1 + display_width(piece) <= room:
+            cur = f"{cur} {piece}"
+            continue
+        if cur:
+            lines.append(cur)
+        parts = fit_width(piece, room).split("\n")
+        lines += parts[:-1]
+        cur = parts[-1]
+    return [*lines, cur]
+
+
 def render_table(rows: Iterable[Mapping[str, Any]], kb: KnowledgeBase, lang: str = "en",
                  error_text: Any = None, width: int | None = None) -> Iterator[str]:
     """The lines of the batch table (a header, then one line a row, streamed).
     ``error_text(row)`` gives a failed row's problems. With ``width`` (a terminal's
-    columns), a row whose warning signs do not fit beside it has them on the lines below,
-    indented and wrapped, instead of letting the terminal break the row anywhere."""
+    columns) the table fits it: a row whose warning signs do not fit beside it has them
+    wrapped in their own column, the client's name wrapped in its own (the client column
+    narrows first, down to CLIENT_MIN, where the decision titles are long); a failed row,
+    or a terminal too narrow for a column of signs, has them on the lines below, indented
+    and wrapped, instead of letting the terminal break the row anywhere."""
     lx = for_kb(kb, lang)
     dkind = kb.outputs["decision"]["concept"]
     failed = ui(kb, "batch_failed", lang)
     dwidth = max([display_width(_decision(kb, k, lang)) for k in kb.concepts.get(dkind, {})]
                  + [display_width(failed), display_width(ui(kb, "batch_col_decision", lang))])
     nwidth = 5
+    cwidth = CLIENT_WIDTH if not width else \
+        max(CLIENT_MIN, min(CLIENT_WIDTH, width - nwidth - dwidth - 4 - SIGNS_MIN))
+    room = (width or 0) - (nwidth + 2 + cwidth + 1 + dwidth + 1)  # the signs' column
 
-    def line(lead: str, client: str, decision: str, items: list[str]) -> Iterator[str]:
+    def line(lead: str, client: str, decision: str, items: list[str],
+             in_column: bool = True) -> Iterator[str]:
         joined = lx.join(lx.isolate(x) for x in items) if items else "-"
-        head = f"{lead}  {_cell(lx, client, CLIENT_WIDTH)} {_cell(lx, decision, dwidth)}"
-        if not width or display_width(head) + 1 + display_width(joined) <= width:
+        head = f"{lead}  {_cell(lx, client, cwidth)} {_cell(lx, decision, dwidth)}"
+        if not width or (display_width(client) <= cwidth
+                         and display_width(head) + 1 + display_width(joined) <= width):
             yield f"{head} {joined}"
             return
-        yield head.rstrip()
-        yield from fit_width(" " * (nwidth + 4) + joined, width).split("\n")
+        signs = [] if not in_column or room < 20 else \
+            _packed(lx, items, room) if items else ["-"]
+        if any(display_width(s) > room for s in signs):
+            signs = []  # a word wider than the column: below the row instead
+        names = _wrapped(lx, client, cwidth)
+        for i in range(max(len(names), len(signs))):
+            yield (f"{lead if i == 0 else ' ' * display_width(lead)}  "
+                   f"{names[i] if i < len(names) else ' ' * cwidth} "
+                   f"{_cell(lx, decision if i == 0 else '', dwidth)} "
+                   f"{signs[i] if i < len(signs) else ''}").rstrip()
+        if not signs:
+            yield from fit_width(" " * (nwidth + 4) + joined, width).split("\n")
 
     yield from line(f"{'#':>{nwidth}}", ui(kb, "batch_col_client", lang),
                     ui(kb, "batch_col_decision", lang), [ui(kb, "batch_col_flags", lang)])
@@ -73,7 +119,8 @@ def render_table(rows: Iterable[Mapping[str, Any]], kb: KnowledgeBase, lang: str
         lead = " " * (nwidth - display_width(n)) + n
         if row.get("errors"):
             problems = error_text(row) if error_text else ""
-            yield from line(lead, row.get("client") or row["source"], failed, [problems])
+            yield from line(lead, row.get("client") or row["source"], failed, [problems],
+                            in_column=False)
             continue
         flags = [_flag(kb, f, lang) for f in row["red_flags"]]
         flags += [s["id"] if ids_shown(lang) else s.get("title") or s["id"]

@@ -85,7 +85,7 @@ class _Words:
         key = f"explain_title_{fact.type}"
         if key in self.kb.ui and ft is not None:
             values = {name: "" for name in ft.fields}
-            values.update({k: self.value(v) for k, v in fact.fields.items()})
+            values.update({k: self.field_value(k, v) for k, v in fact.fields.items()})
             return self.ui(key, **values)
         if fact.type == "metric" and fact.label in self.metrics:
             m = self.metrics[fact.label]
@@ -99,6 +99,13 @@ class _Words:
         if fact.label is not None:
             return f"{self.type_name(fact.type)}: {self.label(fact.type, fact.label)}"
         return self.type_name(fact.type)
+
+    def field_value(self, field_name: str, value: Any) -> str:
+        """A field's value in words; a field named like a kind of concept (``signal``,
+        ``step``) takes that concept's title, so a red flag named like an event type
+        (``slow_response``) reads as the red flag, not as the event."""
+        c = self.kb.concept(field_name, value) if isinstance(value, str) else None
+        return self.kb.text(c.title, self.lang) if c is not None else self.value(value)
 
     def label(self, fact_type: str, label: Any) -> str:
         if fact_type == "metric" and str(label) in self.metrics:
@@ -1274,7 +1281,7 @@ def render_flip(kb: KnowledgeBase, fr: FlipResult, lang: str = "en") -> str:
     lines.append(w.ui("explain_searched", n=fr.evaluated, size=fr.max_size))
     if fr.stopped == "time":
         lines.append(w.ui("explain_time_spent", n=fr.evaluated,
-                          seconds=f"{fr.seconds:g}" if fr.seconds is not None else "?"))
+                          seconds=w.lx.num(fr.seconds) if fr.seconds is not None else "?"))
     elif not fr.complete:
         lines.append(w.ui("explain_budget_spent", n=fr.evaluated))
     return "\n".join(lines) + "\n"

@@ -238,8 +238,8 @@ def _solar_hijri(day: dt.date) -> str:
     return f"{j.day} {j.j_months_fa[j.month - 1]} {j.year}"
 
 
-_PLURAL_HEAD = re.compile(r"\{(\w+),\s*plural,\s*")
-_FORM = re.compile(r"\s*(=\d+|zero|one|two|few|many|other)\s*\{")
+_PLURAL_HEAD = re.compile(r"\{(\w+),\s*(plural|select),\s*")
+_FORM = re.compile(r"\s*(=\d+|[a-z_][a-z0-9_]*)\s*\{")
 
 
 def _category(code: str, n: Any) -> str:
@@ -252,6 +252,9 @@ def _category(code: str, n: Any) -> str:
 
 
 def _expand(text: str, lang: Lang, args: dict[str, Any]) -> str:
+    """ICU-style blocks: ``{n, plural, one {# day} other {# days}}`` takes the language's
+    form for the number (``=N`` forms first); ``{basis, select, term_end {...} other
+    {...}}`` the form named by the value. A chosen form may hold blocks of its own."""
     out, pos = [], 0
     for m in _PLURAL_HEAD.finditer(text):
         if m.start() < pos:
@@ -268,9 +271,15 @@ def _expand(text: str, lang: Lang, args: dict[str, Any]) -> str:
             forms[fm.group(1)] = text[fm.end():j - 1]
             i = j
         end = text.index("}", i) + 1
-        n = args.get(m.group(1), 0)
-        form = forms.get(f"={n}") or forms.get(_category(lang.code, n)) or forms.get("other", "")
-        out += [text[pos:m.start()], form.replace("#", lang.num(n))]
+        value = args.get(m.group(1))
+        if m.group(2) == "select":
+            form = _expand(forms.get(str(value), forms.get("other", "")), lang, args)
+        else:
+            n = value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+            form = forms.get(f"={n}") or forms.get(_category(lang.code, n)) \
+                or forms.get("other", "")
+            form = _expand(form, lang, args).replace("#", lang.num(n))
+        out += [text[pos:m.start()], form]
         pos = end
     out.append(text[pos:])
     return "".join(out)

@@ -66,7 +66,9 @@ def plan_items(a: Assessment, lang: str = "en") -> list[PlanItem]:
         advice = kb.text(concept.advice, lang) if concept and concept.advice else (
             kb.text(rule.description, lang) if rule else "")
         guidance = step.guidance or (rule.guidance if rule else ())
-        fields = _fields_of(a, step.nodes)
+        # the step's own fields, and the plan's milestones by name (the day to tell the
+        # client, the end date) for texts that name them
+        fields = {**a.milestones, **_fields_of(a, step.nodes)}
         title, advice = fill(title, fields, say), fill(advice, fields, say)
         items.append(((step.date, 1, pos), PlanItem(
             step.id, step.date, title, " ".join(advice.split()), tuple(guidance),
@@ -79,13 +81,21 @@ _FIELD = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 def fill(text: str, fields: Mapping[str, Any], lang: Lang | None = None) -> str:
     """``text`` with each ``{field}`` replaced by that field of the concluded fact (the
-    number the plan computed, e.g. a notice's ``{days}``); unknown names stay as written.
-    With ``lang``, plural blocks (``{days, plural, one {# day} other {# days}}``) take the
-    language's form for the number, and numbers are written in the language's digits."""
+    number the plan computed, e.g. a notice's ``{days}``; a date as the reader writes it);
+    unknown names stay as written. With ``lang``, plural blocks (``{days, plural, one {#
+    day} other {# days}}``) take the language's form for the number, select blocks
+    (``{basis, select, term_end {...} other {...}}``) the form the value names, and numbers
+    are written in the language's digits."""
     if lang is not None:
         text = lang.plural(text, **{k: v for k, v in fields.items()
-                                    if isinstance(v, (int, float)) and not isinstance(v, bool)})
-    shown = (lambda v: lang.num(v)) if lang is not None else str
+                                    if isinstance(v, (int, float, str))
+                                    and not isinstance(v, bool)})
+
+    def shown(v: Any) -> str:
+        if lang is None:
+            return str(v)
+        return lang.date(v) if isinstance(v, dt.date) else lang.num(v)
+
     return _FIELD.sub(lambda m: shown(fields[m.group(1)]) if m.group(1) in fields
                       else m.group(0), text)
 

@@ -15,7 +15,7 @@ from ..errors import PartwaysError
 from .diagram import GraphTooLarge, GraphvizMissing, case_view, inline_svg
 from .explain import why_outline, why_summary
 from .lang import for_kb, guidance_refs, ids_shown, param_title, param_value
-from .text import describe_fact
+from .text import describe_fact, finding_evidence
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def render_html(a: Assessment, lang: str = "en", *, graph: bool = True) -> str:
     template = env.from_string(_TEMPLATE)
     fconcept = kb.outputs["findings"][0]["concept"]
     signals = []
-    for s in a.signals:
+    for s, fresh, shared in finding_evidence(a, lang):
         c = kb.concept(fconcept, s.id)
         signals.append({
             "id": s.id, "severity": s.severity,
@@ -68,8 +68,9 @@ def render_html(a: Assessment, lang: str = "en", *, graph: bool = True) -> str:
             "title": kb.text(c.title, lang) if c else s.id,
             "advice": kb.text(c.advice, lang) if c and c.advice else "",
             "guidance": guidance_refs(kb, s.guidance, lang),
-            "evidence": [describe_fact(kb, a.trace.facts[e], lang) for e in s.evidence
-                         if e in a.trace.facts]})
+            "evidence": [describe_fact(kb, f, lang) for f in fresh]
+            + [lx.format(kb.ui_text("evidence_shared", lang), n=n, flag=flag)
+               for flag, n in shared]})
     sconcept = kb.outputs["steps"]["concept"]
     steps = []
     for st in a.next_steps:

@@ -69,6 +69,34 @@ def _concept_title(kb: KnowledgeBase, key: str, lang: str) -> str | None:
         if key in items:
             return kb.text(items[key].title, lang)
     return None
+def finding_evidence(a: Assessment, lang: str) -> list[tuple[Any, list[dict[str, Any]],
+                                                               list[tuple[str, int]]]]:
+    """Each finding with the evidence it shows first (``fresh``) and, for records an
+    earlier finding already listed, that finding's title and how many (``shared``): one
+    record may support two red flags when their signs differ (slow replies are both late
+    replies and communication that has not improved), and it is listed once."""
+    kb = a.kb
+    fconcept = kb.outputs["findings"][0]["concept"]
+    first: dict[str, str] = {}
+    out = []
+    for s in a.signals:
+        c = kb.concept(fconcept, s.id)
+        title = kb.text(c.title, lang) if c else s.id
+        fresh: list[dict[str, Any]] = []
+        shared: dict[str, int] = {}
+        for ev in s.evidence:
+            fact = a.trace.facts.get(ev)
+            if fact is None:
+                continue
+            if ev in first and first[ev] != title:
+                shared[first[ev]] = shared.get(first[ev], 0) + 1
+                continue
+            first.setdefault(ev, title)
+            fresh.append(fact)
+        out.append((s, fresh, list(shared.items())))
+    return out
+
+
 def render_text(a: Assessment, lang: str = "en") -> str:
     """The assessment as readable text in ``lang``."""
     kb = a.kb
@@ -94,7 +122,7 @@ def render_text(a: Assessment, lang: str = "en") -> str:
     if not a.signals:
         lines.append(f"  {ui('no_signals', lang)}")
     fconcept = out["findings"][0]["concept"]
-    for s in a.signals:
+    for s, fresh, shared in finding_evidence(a, lang):
         c = kb.concept(fconcept, s.id)
         title = kb.text(c.title, lang) if c else s.id
         sev = lx.bracket(ui(f"severity_{s.severity}", lang))
@@ -102,10 +130,10 @@ def render_text(a: Assessment, lang: str = "en") -> str:
             if s.status and s.status != "active" else ""
         ident = ""  # the title says it; the id is in the JSON (no raw ids in text)
         lines.append(f"  • {sev}{status} {title}{ident} ({lx.join(s.guidance)})")
-        for ev in s.evidence:
-            fact = a.trace.facts.get(ev)
-            if fact is not None:
-                lines.append(f"      {describe_fact(kb, fact, lang)}")
+        for fact in fresh:
+            lines.append(f"      {describe_fact(kb, fact, lang)}")
+        for earlier, n in shared:
+            lines.append(f"      {lx.format(ui('evidence_shared', lang), n=n, flag=earlier)}")
     lines.append("")
     lines.append(f"{ui('next_steps', lang)}:")
     if not a.next_steps:
