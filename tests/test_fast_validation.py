@@ -124,3 +124,69 @@ def test_a_refused_case_is_still_worded_by_jsonschema(kb: partways.KnowledgeBase
     with pytest.raises(partways.CaseError, match=r"events\[0\]: needs a 'days_late'"):
         partways.case_from_data({"client": "X", "as_of": "2026-01-01", "events": [
             {"date": "2025-01-01", "type": "late_payment"}]}, kb)
+
+
+# What the source generator special-cases, each against jsonschema on arbitrary values: the
+# ``type`` that drops later guards, a keyword with no ``type`` (guarded), the type dispatch
+# (a value selecting two branches, a non-object running every branch), NaN against a bound
+# (jsonschema's comparisons: it violates none),
+# ``additionalProperties`` as a schema, and the branches called as functions.
+SPECIAL_SCHEMAS: list[dict[str, Any]] = [
+    {"type": "integer", "minimum": 0, "exclusiveMaximum": 10},
+    {"minimum": 1, "maxLength": 2, "pattern": "^a", "enum": ["a", "ab", "b"], "maxItems": 1},
+    {"type": ["string", "null"], "minLength": 1, "format": "date"},
+    {"allOf": [
+        {"if": {"properties": {"k": {"const": "a"}}, "required": ["k"]},
+         "then": {"required": ["x"]}},
+        {"if": {"properties": {"k": {"enum": ["a", "b"]}}, "required": ["k"]},
+         "then": {"properties": {"x": {"type": "integer"}}}},
+        {"if": {"properties": {"k": {"const": "c"}}, "required": ["k"]},
+         "then": {"maxProperties": 1}}]},
+    {"type": "object", "allOf": [
+        {"if": {"properties": {"k": {"const": "a"}}, "required": ["k"]},
+         "then": {"required": ["x"]}},
+        {"if": {"properties": {"k": {"const": "b"}}, "required": ["k"]},
+         "then": {"properties": {"x": False}}}]},
+    {"type": "object", "properties": {"a": {"type": "number", "maximum": 3}},
+     "additionalProperties": {"type": "array", "items": {"type": "boolean"}, "minItems": 1}},
+    {"anyOf": [{"type": "string"}, {"type": "array", "maxItems": 1}],
+     "oneOf": [{"type": "string", "maxLength": 1}, {"type": "array"}], "not": {"const": "z"}},
+    {"if": {"type": "object"}, "then": {"required": ["a"]}, "else": {"type": "number"}},
+    {"type": "object", "minProperties": 1, "properties": {"a": True, "b": False},
+     "additionalProperties": False},
+]
+ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-20, 20) | st.floats()
+    | st.sampled_from(["a", "ab", "b", "c", "k", "x", "z", "", "2026-01-01", "2026-02-30"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["a", "b", "k", "x"]), inner, max_size=3),
+    max_leaves=6)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(index=st.integers(0, len(SPECIAL_SCHEMAS) - 1), data=ANY_JSON)
+def test_generated_special_cases_decide_as_jsonschema(index: int, data: Any) -> None:
+    schema = SPECIAL_SCHEMAS[index]
+    fast = compile_schema(schema)
+    assert fast is not None, schema
+    full = Draft202012Validator(schema, format_checker=FormatChecker())
+    assert fast(data) == full.is_valid(data), (schema, data)
+
+
+def test_generated_special_cases_on_chosen_values() -> None:
+    nan = float("nan")
+    chosen = [(0, nan, False), (0, 9.0, True), (0, 10, False), (0, True, False),
+              (1, nan, False), (1, "ab", True), (1, "ba", False), (1, [1, 2], False),
+              (3, [], True), (3, {"k": "a", "x": 1}, True), (3, {"k": "a"}, False),
+              (3, {"k": "b", "x": "1"}, False), (3, {"k": "c", "a": 1}, False),
+              (3, {"k": 1}, True), (4, {"k": "b", "x": 1}, False), (4, {"k": "b"}, True),
+              (5, {"a": 1, "b": [True]}, True), (5, {"b": []}, False), (5, {"a": nan}, True),
+              (6, "z", False), (6, "y", True), (6, "ab", False), (6, ["q"], True), (7, {}, False), (7, "s", False),
+              (8, {"a": 1}, True), (8, {"b": 1}, False), (8, {}, False)]
+    for index, data, valid in chosen:
+        schema = SPECIAL_SCHEMAS[index]
+        fast = compile_schema(schema)
+        assert fast is not None
+        assert fast(data) is valid, (schema, data)
+        assert Draft202012Validator(schema, format_checker=FormatChecker()).is_valid(
+            data) is valid, (schema, data)
