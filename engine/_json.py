@@ -52,6 +52,28 @@ def dumps_sorted(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2)
 
 
+_CANONICAL = (orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+              | orjson.OPT_PASSTHROUGH_DATACLASS) if orjson is not None else 0
+
+
+def dumps_canonical(value: Any) -> str:
+    """``json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+    default=str)`` byte for byte (what a decision id hashes). As :func:`dumps_sorted`, with
+    one more way to the json module: output showing ``null``, which orjson also writes for
+    a NaN or an infinity (json writes ``NaN``, ``Infinity``); dates and dataclasses go to
+    ``default=str`` as in json."""
+    if orjson is not None:
+        try:
+            out = orjson.dumps(value, default=str, option=_CANONICAL)
+        except (orjson.JSONEncodeError, TypeError):
+            pass
+        else:
+            if b"null" not in out and not _small_float(out):
+                return out.decode("utf-8")
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      default=str)
+
+
 def dumps_compact(value: Any) -> str:
     """Compact JSON for the rule engine's C API (which parses any valid JSON)."""
     if orjson is not None:

@@ -65,27 +65,57 @@ def digest(roots: tuple[str, ...]) -> str:
     return h.hexdigest()
 
 
+#: How many entries of each kind the folder keeps: every edit of a KB or an overlay makes a
+#: new key, so without a bound the folder would grow for ever (~0.45 MB a KB). The least
+#: recently used go first (a hit marks its entry used).
+KEEP = {"kb": 16, "code": 256}
+
+
 def load(key: str) -> Any | None:
     """The cached object for ``key``, or ``None`` (absent, unreadable, or not unpickling)."""
     folder = cache_dir()
     if folder is None:
         return None
     collecting = gc.isenabled()
+    path = folder / f"kb-{key}.pickle"
     try:
-        with open(folder / f"kb-{key}.pickle", "rb") as fh:
+        with open(path, "rb") as fh:
             # no cyclic collections while tens of thousands of objects are made, each of
             # which would scan them all again (~5 ms of a cold start); nothing is garbage yet
             gc.disable()
-            return pickle.load(fh)
+            value = pickle.load(fh)
     except Exception:  # absent, unreadable, truncated, from another version: load anew
         return None
     finally:
         if collecting:
             gc.enable()
+    _used(path)
+    return value
 
 
 def store(key: str, value: Any) -> None:
     """Write ``value`` for ``key`` atomically; any failure is ignored (the cache is optional)."""
+    with contextlib.suppress(Exception):  # not picklable: skip caching
+        write("kb", f"{key}.pickle", pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def read(kind: str, name: str) -> bytes | None:
+    """The bytes of entry ``kind-name``, or ``None`` (caching off, absent, unreadable)."""
+    folder = cache_dir()
+    if folder is None:
+        return None
+    path = folder / f"{kind}-{name}"
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    _used(path)
+    return data
+
+
+def write(kind: str, name: str, data: bytes) -> None:
+    """Write entry ``kind-name`` atomically, then drop the least recently used entries of
+    its kind beyond ``KEEP``; any failure (read-only, full, not a folder) is ignored."""
     folder = cache_dir()
     if folder is None:
         return
@@ -94,14 +124,32 @@ def store(key: str, value: Any) -> None:
         import tempfile  # only a miss writes (tempfile imports shutil, random...)
 
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".kb-", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{kind}-", suffix=".tmp", dir=folder)
         with os.fdopen(fd, "wb") as fh:
-            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, folder / f"kb-{key}.pickle")
+            fh.write(data)
+        os.replace(tmp, folder / f"{kind}-{name}")
         tmp = None
-    except Exception:  # read-only, full, not a folder, not picklable: skip caching
+        _prune(folder, kind)
+    except Exception:
         pass
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def _used(path: Path) -> None:
+    with contextlib.suppress(OSError):  # a read-only folder: the entry just ages
+        os.utime(path)
+
+
+def _prune(folder: Path, kind: str) -> None:
+    entries = []
+    for entry in os.scandir(folder):
+        if entry.name.startswith(f"{kind}-") and entry.is_file(follow_symlinks=False):
+            with contextlib.suppress(OSError):  # another process pruned it first
+                entries.append((entry.stat().st_mtime_ns, entry.name))
+    entries.sort(reverse=True)
+    for _, name in entries[KEEP[kind]:]:
+        with contextlib.suppress(OSError):
+            os.unlink(folder / name)

@@ -114,9 +114,14 @@ class Assessment:
         out = kb.outputs
         dconcept = kb.concept(out["decision"]["concept"], self.decision)
 
+        titles = _titles(kb, lang)
+
         def title(kind: str, key: str) -> str:
-            c = kb.concept(kind, key)
-            return kb.text(c.title, lang) if c else key
+            hit = titles.get((kind, key))
+            if hit is None:
+                c = kb.concept(kind, key)
+                hit = titles[kind, key] = kb.text(c.title, lang) if c else key
+            return hit
 
         reason = self.reason_rule
         reason_rule = kb.rule(reason) if reason else None
@@ -206,6 +211,18 @@ class Assessment:
 
 
 _FACT_ID = itemgetter("id")
+
+
+def _titles(kb: KnowledgeBase, lang: str) -> dict[tuple[str, str], str]:
+    """The KB's concept titles in ``lang`` by (kind, key), filled as results ask for them
+    (a KB is immutable once loaded: a title is looked up and chosen once per language)."""
+    per_lang: dict[str, dict[tuple[str, str], str]] | None = kb.__dict__.get("_titles")
+    if per_lang is None:
+        per_lang = kb.__dict__["_titles"] = {}
+    found = per_lang.get(lang)
+    if found is None:
+        found = per_lang[lang] = {}
+    return found
 
 
 class _Conclusions:

@@ -73,18 +73,18 @@ def iter_items(paths: Sequence[str | os.PathLike[str]], kb: KnowledgeBase) -> It
     counter = itertools.count()
     for raw in paths:
         p = Path(raw)
-        if p.is_dir() and not (p / "clients.csv").is_file():
+        if not p.exists():
+            yield Item(next(counter), str(p), "error",
+                       [CaseError("no such file or folder", Source(str(p))).to_dict()])
+        elif p.is_dir() and not (p / "clients.csv").is_file():
             for f in sorted(x for x in p.iterdir() if x.suffix in CASE_SUFFIXES and x.is_file()):
                 yield Item(next(counter), str(f), "file", str(f))
         elif p.suffix == ".csv" or p.is_dir():
             yield from _csv_items(p, kb, counter)
         elif p.suffix == ".jsonl":
             yield from _jsonl_items(p, counter)
-        elif p.is_file():
-            yield Item(next(counter), str(p), "file", str(p))
         else:
-            yield Item(next(counter), str(p), "error",
-                       [CaseError("no such file or folder", Source(str(p))).to_dict()])
+            yield Item(next(counter), str(p), "file", str(p))
 
 
 def count_items(paths: Sequence[str | os.PathLike[str]]) -> int | None:

@@ -36,9 +36,7 @@ import contextlib
 import hashlib
 import marshal
 import math
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import is_, itemgetter
 from types import CodeType
@@ -787,32 +785,18 @@ def _compile_kept(source: str, filename: str) -> CodeType:
     """``compile(source)``, the code kept on disk in the KB cache's folder (keyed on the
     source and the interpreter): a cold command loads it instead of compiling. As with
     the KB cache, any failure to read or write only costs the compile."""
-    from ._kbcache import cache_dir
+    from . import _kbcache
 
-    folder = cache_dir()
-    if folder is None:
-        return compile(source, filename, "exec")
     digest = hashlib.sha256(f"{sys.version}|{filename}|{source}".encode()).hexdigest()[:40]
-    path = folder / f"code-{digest}.marshal"
-    with contextlib.suppress(Exception):  # absent, unreadable, truncated: compile
-        code = marshal.loads(path.read_bytes())
-        if isinstance(code, CodeType) and code.co_filename == filename:
-            return code
+    name = f"{digest}.marshal"
+    data = _kbcache.read("code", name)
+    if data is not None:
+        with contextlib.suppress(Exception):  # truncated, from elsewhere: compile
+            code = marshal.loads(data)
+            if isinstance(code, CodeType) and code.co_filename == filename:
+                return code
     code = compile(source, filename, "exec")
-    tmp = None
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".code-", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(marshal.dumps(code))
-        os.replace(tmp, path)
-        tmp = None
-    except Exception:  # read-only, full, not a folder: skip keeping it
-        pass
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    _kbcache.write("code", name, marshal.dumps(code))
     return code
 
 

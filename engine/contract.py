@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._json import dumps_canonical
 from .errors import QueryError, did_you_mean
 from .version import SCHEMA_VERSION, __version__
 
@@ -101,8 +102,7 @@ def normalised_case(case: Case) -> str:
     relationship written as YAML, JSON, a dict or imported from CSV gives the same text."""
     data = dict(case.data)
     data["as_of"] = case.as_of.isoformat()
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                      default=str)
+    return dumps_canonical(data)
 
 
 def decision_id(case: Case, kb: KnowledgeBase) -> str:

@@ -205,14 +205,17 @@ def node_link(g: nx.DiGraph | LightGraph, *, copy: bool = True) -> dict[str, Any
     :class:`LightGraph` about to be serialised) hands out the graph's own dicts."""
     if isinstance(g, LightGraph):
         nodes, succ = g.nodes, g._succ
-        # a graph has one edge per (source, target): sorted by both, sorted by the rule too
-        links = sorted([d for nbrs in succ.values() for d in nbrs.values()], key=_ENDS_KEY)
+        # a graph has one edge per (source, target): sorted by both, the sources in the
+        # nodes' order and each source's targets among themselves (small sorts of plain
+        # strings instead of one keyed sort of every edge)
+        order = sorted(nodes)
+        links = [nbrs[t] for n in order if (nbrs := succ[n]) for t in sorted(nbrs)]
         if copy:
             return {"directed": True, "multigraph": False, "graph": {},
-                    "nodes": [dict(nodes[n]) for n in sorted(nodes)],
+                    "nodes": [dict(nodes[n]) for n in order],
                     "links": [dict(d) for d in links]}
         return {"directed": True, "multigraph": False, "graph": {},
-                "nodes": [nodes[n] for n in sorted(nodes)], "links": links}
+                "nodes": [nodes[n] for n in order], "links": links}
     import networkx as nx
 
     data = nx.node_link_data(g, edges="links")

@@ -200,8 +200,12 @@ def test_assessment_with_portfolio_validates(kb: partways.KnowledgeBase) -> None
 
 
 def test_items_of_a_missing_path_are_errors(kb: partways.KnowledgeBase) -> None:
-    [item] = list(iter_items(["/nonexistent/x"], kb))
-    assert item.kind == "error"
+    for path in ("/nonexistent/x", "/nonexistent/clients.csv", "/nonexistent/book.jsonl"):
+        [item] = list(iter_items([path], kb))
+        assert (item.kind, item.payload[0]["message"]) == ("error", "no such file or folder")
+    result = CliRunner().invoke(main, ["batch", "/nonexistent/clients.csv"])
+    assert result.exit_code == 1
+    assert "80/20" not in result.stdout  # no portfolio line about a book of no clients
 
 
 @pytest.mark.parametrize("fmt", ["table", "csv", "jsonl"])

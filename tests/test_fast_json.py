@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from test_reference import cases as generated_cases
 
 import partways
-from partways._json import dumps_compact, dumps_sorted, loads
+from partways._json import dumps_canonical, dumps_compact, dumps_sorted, loads
 
 from _paths import EXAMPLES
 
@@ -49,3 +49,20 @@ def test_compact_round_trip() -> None:
     fact = {"fact": "event", "id": "event:1", "days_late": 12, "ratio": 0.25, "note": "دير"}
     assert loads(dumps_compact(fact)) == fact
 
+
+
+@pytest.mark.parametrize("value", [
+    1e-05, 2.5e-07, 1e16, 2**64, "\ud800", float("nan"), float("inf"), -float("inf"),
+    {"b": [1.0, None, -0.0, 2.675], "a": {"é": "\u2028\x7f\x1f"}}, {1: "int key"},
+    {"d": __import__("datetime").date(2026, 1, 2), "t": (1, "x")}, "null", [], {},
+])
+def test_canonical_json_is_the_json_modules(value: Any) -> None:
+    assert dumps_canonical(value) == json.dumps(
+        value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=generated_cases())
+def test_canonical_json_of_generated_cases(data: dict[str, Any]) -> None:
+    assert dumps_canonical(data) == json.dumps(
+        data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)

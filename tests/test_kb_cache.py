@@ -3,6 +3,7 @@ changing a result."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -102,3 +103,27 @@ def test_a_read_only_cache_folder_is_used_for_reading_only(
     knowledge._CACHE.clear()
     assert assess_json([]) == expected  # cannot write: loaded from files all the same
     assert writes == ["x"] and entries(tmp_path) == []
+
+
+def test_the_cache_keeps_a_bounded_number_of_entries(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # every edit of a KB or an overlay is a new key: the folder keeps the most recently
+    # used entries of each kind, not every one ever written
+    monkeypatch.setenv("PARTWAYS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setitem(_kbcache.KEEP, "kb", 3)
+    for i in range(5):
+        _kbcache.store(f"k{i}", {"n": i})
+        os.utime(tmp_path / f"kb-k{i}.pickle", (1_000 + i, 1_000 + i))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "kb-k2.pickle", "kb-k3.pickle", "kb-k4.pickle"]
+    assert _kbcache.load("k2") == {"n": 2}  # a hit counts as a use...
+    _kbcache.store("k5", {"n": 5})
+    # ... so the least recently used (k3), not the oldest written (k2), goes next
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "kb-k2.pickle", "kb-k4.pickle", "kb-k5.pickle"]
+    # kinds are bounded apart: compiled code does not push a KB out
+    monkeypatch.setitem(_kbcache.KEEP, "code", 1)
+    for i in range(3):
+        _kbcache.write("code", f"c{i}.marshal", b"x")
+    assert len(list(tmp_path.glob("code-*"))) == 1
+    assert len(list(tmp_path.glob("kb-*"))) == 3

@@ -156,6 +156,8 @@ def render_summary(s: Summary, kb: KnowledgeBase, lang: str = "en") -> str:
     spec = portfolio_spec(kb)
     outputs = {rule["id"]: rule.get("output", {}) for rule in spec.rules} if spec else {}
     for rule_id, r in sorted(s.portfolio.get("rules", {}).items()):
+        if "set_size" in r and not r["with_measure"]:
+            continue  # no client with the measure: nothing to say
         if "set_size" in r:
             key = "batch_pareto_holds" if r["holds"] else "batch_pareto_not"
             lines.append(ui(kb, key, lang, title=r["title"], guidance=lx.join(r["guidance"]),
