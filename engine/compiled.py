@@ -405,7 +405,8 @@ class _Store:
 class _Step:
     """One pattern of a compiled rule."""
 
-    __slots__ = ("alias", "conds", "join", "key_of", "key_ref", "memory", "negated")
+    __slots__ = ("alias", "conds", "distinct", "join", "key_of", "key_ref", "memory",
+                 "negated")
 
     def __init__(self, alias: str, negated: bool, memory: _Memory, join: Join | None,
                  key_of: Callable[[Env], Any] | None, conds: Sequence[Cond] = (),
@@ -417,6 +418,9 @@ class _Step:
         self.key_of = key_of
         self.conds = tuple(conds)  # the tests ``join`` makes (they read other aliases)
         self.key_ref = key_ref  # what ``key_of`` reads
+        # the steps before it, positive and of its fact type, whose facts it cannot take
+        # (one fact binds at most one positive pattern; a negated one ignores them)
+        self.distinct: tuple[int, ...] = ()
 
 
 Matcher = Callable[["_Run", "Fact | None", int], None]
@@ -499,6 +503,7 @@ class CompiledRules:
                     key_ref = key_test.operand
                     key_of = _key_getter(key_ref.alias, key_ref.field)
                 steps.append(_Step(alias, p.negated, memory, join, key_of, join_conds, key_ref))
+            steps = _distinct(steps, [p.fact for p in r.when])
             compiled = _Rule(r, strata[r.id], steps)
             for j, step in enumerate(steps):
                 if not step.negated:
@@ -554,6 +559,27 @@ class CompiledRules:
                 run.add(fact)
             hit = self._template = (static, run.store)
         return hit[1].copy(self.frozen), len(static)
+
+
+def _distinct(steps: list[_Step], types: Sequence[str]) -> list[_Step]:
+    """``steps`` with each negated step moved after the last positive step of its fact
+    type (its tests read earlier steps only, so it still can be tested there; the matches
+    and their order stay those of the positive steps), and each step's :attr:`_Step.distinct`
+    set: as in durable_rules, a fact binds at most one positive pattern of a firing, and a
+    negated pattern ignores the facts the positive ones bound."""
+    order = list(range(len(steps)))
+    for i in reversed(range(len(steps))):
+        if steps[i].negated:
+            last = max((j for j in range(i + 1, len(steps))
+                        if not steps[j].negated and types[j] == types[i]), default=None)
+            if last is not None:
+                at = order.index(i)
+                order.insert(order.index(last) + 1, order.pop(at))
+    out = [steps[i] for i in order]
+    for k, i in enumerate(order):
+        out[k].distinct = tuple(m for m in range(k) if not out[m].negated
+                                and types[order[m]] == types[i])
+    return out
 
 
 def _fact_id(fact: Fact) -> str:
@@ -881,6 +907,9 @@ def _matcher_source(rule: _Rule, n: int, pin: int, name: str, ns: dict[str, Any]
         else:
             return None
         test = _test_source(step, var, bound_at, f"J{n}_{k}", ns, params, helpers, exact)
+        if step.distinct:  # one fact per pattern: identity tests, on shared types only
+            test = " and ".join([*(f"{var} is not f{m}" for m in step.distinct),
+                                 *([f"({test})"] if test else [])])
         if step.negated:
             out += [f"{ind}for _, {var} in {cands}:",
                     f"{ind}    if {test}:" if test else f"{ind}    if True:",
@@ -1041,11 +1070,13 @@ class _Run:
             return
         step = steps[k]
         if step.negated:
-            if not self.blocked(step, env):
+            if not self.blocked(rule, step, env):
                 self.join(rule, k + 1, env, pin, pinned, bound)
             return
         if k == pin:
             assert pinned is not None
+            if self.taken(rule, step, pinned, env):
+                return
             if step.join is None or step.join(pinned, env):
                 env[step.alias] = pinned
                 self.join(rule, k + 1, env, pin, pinned, bound)
@@ -1055,17 +1086,27 @@ class _Run:
         for seq, fact in self.store.candidates(step, env):
             if seq >= limit:
                 break
+            if step.distinct and self.taken(rule, step, fact, env):
+                continue
             if step.join is None or step.join(fact, env):
                 env[step.alias] = fact
                 self.join(rule, k + 1, env, pin, pinned, bound)
         env.pop(step.alias, None)
 
-    def blocked(self, step: _Step, env: Env) -> bool:
+    def blocked(self, rule: _Rule, step: _Step, env: Env) -> bool:
         join = step.join
         candidates = self.store.candidates(step, env)
+        if step.distinct:
+            candidates = [(s, f) for s, f in candidates if not self.taken(rule, step, f, env)]
         if join is None:
             return bool(candidates)
         return any(join(f, env) for _, f in candidates)
+
+    @staticmethod
+    def taken(rule: _Rule, step: _Step, fact: Fact, env: Env) -> bool:
+        """Whether ``fact`` is bound by one of the earlier positive steps ``step`` must
+        not share a fact with (:attr:`_Step.distinct`)."""
+        return any(env[rule.steps[m].alias] is fact for m in step.distinct)
 
     def fire(self, rule: _Rule, env: Env) -> None:
         fact = rule.conclude(self.trace, *[env[s.alias] for s in rule.steps if not s.negated])

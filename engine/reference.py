@@ -120,6 +120,7 @@ def _new_matches(rule: Rule, store: _Store, old: Mapping[str, int], now: Mapping
     one fact past the first ``old`` (the standard semi-naive split: the *j*-th positive
     pattern takes a new fact, earlier ones old facts, later ones any)."""
     positives = [i for i, p in enumerate(rule.when) if not p.negated]
+    order = positives + [i for i, p in enumerate(rule.when) if p.negated]
     out: list[dict[str, Fact]] = []
     for j in positives:
         ranges = {}
@@ -127,35 +128,42 @@ def _new_matches(rule: Rule, store: _Store, old: Mapping[str, int], now: Mapping
             n_old, n_now = old.get(rule.when[i].fact, 0), now.get(rule.when[i].fact, 0)
             ranges[i] = (0, n_old) if i < j else (n_old, n_now) if i == j else (0, n_now)
         if ranges[j][0] < ranges[j][1]:
-            out.extend(_matches(rule.when, 0, {}, store, ranges, now, params))
+            out.extend(_matches(rule.when, order, 0, {}, store, ranges, now, params))
     return out
 
 
-def _matches(patterns: Sequence[Pattern], index: int, bound: dict[str, Fact], store: _Store,
-             ranges: Mapping[int, tuple[int, int]], now: Mapping[str, int],
-             params: Mapping[str, Any]) -> Iterator[dict[str, Fact]]:
-    """Every binding of ``patterns[index:]`` consistent with ``bound`` (a nested loop join)."""
-    if index == len(patterns):
+def _matches(patterns: Sequence[Pattern], order: Sequence[int], at: int,
+             bound: dict[str, Fact], store: _Store, ranges: Mapping[int, tuple[int, int]],
+             now: Mapping[str, int], params: Mapping[str, Any]) -> Iterator[dict[str, Fact]]:
+    """Every binding of ``patterns[order[at:]]`` consistent with ``bound`` (a nested loop
+    join; ``order``: the positive patterns in order, then the negated ones).
+
+    As in durable_rules, a fact binds at most one positive pattern of a match, and a
+    negated pattern ignores the facts the positive ones bound."""
+    if at == len(order):
         yield dict(bound)
         return
+    index = order[at]
     p = patterns[index]
+    taken = [f["id"] for f in bound.values() if f["fact"] == p.fact]
 
     def resolve(ref: Ref) -> Any:
         fact = bound.get(ref.alias)
         return MISSING if fact is None else fact.get(ref.field, MISSING)
 
     def ok(fact: Fact) -> bool:
-        return all(holds(c, fact, params, resolve) for c in p.where)
+        return (fact["id"] not in taken
+                and all(holds(c, fact, params, resolve) for c in p.where))
 
     if p.negated:
         if not any(ok(f) for f in store.candidates(p, 0, now.get(p.fact, 0))):
-            yield from _matches(patterns, index + 1, bound, store, ranges, now, params)
+            yield from _matches(patterns, order, at + 1, bound, store, ranges, now, params)
         return
     alias = _alias(p, index)
     for fact in store.candidates(p, *ranges[index]):
         if ok(fact):
             bound[alias] = fact
-            yield from _matches(patterns, index + 1, bound, store, ranges, now, params)
+            yield from _matches(patterns, order, at + 1, bound, store, ranges, now, params)
             del bound[alias]
 
 
