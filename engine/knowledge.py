@@ -332,6 +332,7 @@ class _Loader:
         if not manifest:
             raise KBError("the knowledge base manifest could not be read", Source(roots[0]))
         outputs = manifest["outputs"]
+        self._check_plural_rules(manifest, Source(str(Path(roots[-1]) / "kb.yaml")))
         return KnowledgeBase(
             name=manifest["name"], version=str(manifest["version"]),
             languages=tuple(manifest["languages"]), rtl=tuple(manifest.get("rtl", ())),
@@ -347,6 +348,21 @@ class _Loader:
             typography={k: dict(v) for k, v in sorted(manifest.get("typography", {}).items())},
             problems=tuple(self.problems),
         )
+
+    def _check_plural_rules(self, manifest: Mapping[str, Any], where: Source) -> None:
+        """Each language's plural rules parse as CLDR rules (a typo would otherwise fall
+        back to one/other without a word)."""
+        for lang, style in sorted(manifest.get("typography", {}).items()):
+            rules = (style or {}).get("plural")
+            if not rules:
+                continue
+            from babel.plural import PluralRule
+
+            try:
+                PluralRule(dict(rules))
+            except Exception as exc:
+                self.fail(KBError(f"typography.{lang}.plural: not a CLDR plural rule ({exc})",
+                                  where))
 
     def _case_schema(self, root: Path, name: str, where: Source) -> dict[str, Any]:
         path = root / name

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -315,3 +316,39 @@ def test_what_if_says_an_unchanged_decision_is_unchanged() -> None:
     changed = decision_line("--set", "wellbeing=low", "--remediation",
                             "step=frank_conversation,outcome=improved,date=2026-11-10")
     assert changed.startswith("القرار: أنهِ العلاقة ← ") and "دون تغيير" not in changed
+
+
+@pytest.mark.parametrize("lang", ["en", "ar", "fa"])
+def test_the_kb_months_and_plural_rules_are_cldr_s(lang: str) -> None:
+    # the KB names the months of a date and gives the plural rules itself (a cold command
+    # then skips loading babel's locale data): they must be what CLDR says
+    from babel import Locale
+    from babel.dates import format_date
+
+    from partways.render.lang import Style, _category, to_western
+
+    kb = partways.load_kb()
+    style = kb.typography[lang]
+    locale = Locale.parse(lang)
+    assert style["months"] == [locale.months["format"]["wide"][m] for m in range(1, 13)]
+    assert dict(style["plural"]) == locale.plural_form.rules
+    ours, babel_only = for_kb(kb, lang), Lang(lang, style=Style())
+    for n in [*range(0, 250), 1000, 1001, 1_000_000, 0.5, 1.5, 2.0]:
+        assert _category(ours, n) == _category(babel_only, n), n
+    day = dt.date(2024, 1, 31)
+    while day.year < 2026:
+        shown = ours.date(day)
+        gregorian = to_western(str(format_date(day, "d MMMM y", locale=lang)))
+        assert gregorian in to_western(shown), (shown, gregorian)
+        day += dt.timedelta(days=29)
+
+
+def test_a_plural_rule_that_is_not_cldr_is_refused(tmp_path: Path) -> None:
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(Path(partways.load_kb().roots[0]), kb_dir)
+    manifest = kb_dir / "kb.yaml"
+    text = manifest.read_text("utf-8")
+    manifest.write_text(text.replace('plural: {one: "i in 1 and v in 0"}',
+                                     'plural: {one: "i is one"}'), "utf-8")
+    with pytest.raises(partways.KBError, match=r"kb\.yaml: typography\.en\.plural: not a CLDR"):
+        partways.load_kb(kb_dir)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -48,6 +49,11 @@ class Style:
     decimal: str = "."
     percent: str = "%"  # the sign after a share
     calendar: str = "gregorian"  # gregorian | solar_hijri (with the Gregorian beside it)
+    # the Gregorian months as the language names them in a date, and its CLDR plural rules
+    # ({category: rule}); where the KB gives neither, babel's locale data is loaded (~25 ms
+    # of a cold start)
+    months: tuple[str, ...] = ()
+    plural: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(cls, spec: Any) -> Style:
@@ -55,8 +61,11 @@ class Style:
         if not spec:
             return cls()
         spec = dict(spec)
-        if "quotes" in spec:
-            spec["quotes"] = tuple(spec["quotes"])
+        for key in ("quotes", "months"):
+            if key in spec:
+                spec[key] = tuple(spec[key])
+        if "plural" in spec:
+            spec["plural"] = tuple(sorted(dict(spec["plural"]).items()))
         return cls(**spec)
 
 
@@ -155,7 +164,9 @@ class Lang:
             return "—"
         if isinstance(day, str):
             day = dt.date.fromisoformat(day)
-        greg = _gregorian(day, self.code)
+        months = self.style.months
+        greg = f"{day.day} {months[day.month - 1]} {day.year}" if len(months) == 12 \
+            else _gregorian(day, self.code)
         if self.style.calendar == "solar_hijri":
             o, c = "[]" if inner else "()"
             return f"{self.digits(_solar_hijri(day))} {o}{self.digits(greg)}{c}"
@@ -242,13 +253,23 @@ _PLURAL_HEAD = re.compile(r"\{(\w+),\s*(plural|select),\s*")
 _FORM = re.compile(r"\s*(=\d+|[a-z_][a-z0-9_]*)\s*\{")
 
 
-def _category(code: str, n: Any) -> str:
-    from babel import Locale
-
+def _category(lang: Lang, n: Any) -> str:
     try:
-        return str(Locale.parse(code).plural_form(abs(n)))
+        return str(_plural_rule(lang.code, lang.style.plural)(abs(n)))
     except Exception:
         return "one" if n == 1 else "other"
+
+
+@cache
+def _plural_rule(code: str, rules: tuple[tuple[str, str], ...]) -> Callable[[Any], str]:
+    """The language's plural categories: the KB's CLDR rules, else babel's locale data."""
+    if rules:
+        from babel.plural import PluralRule
+
+        return PluralRule(dict(rules))
+    from babel import Locale
+
+    return Locale.parse(code).plural_form
 
 
 def _expand(text: str, lang: Lang, args: dict[str, Any]) -> str:
@@ -276,7 +297,7 @@ def _expand(text: str, lang: Lang, args: dict[str, Any]) -> str:
             form = _expand(forms.get(str(value), forms.get("other", "")), lang, args)
         else:
             n = value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
-            form = forms.get(f"={n}") or forms.get(_category(lang.code, n)) \
+            form = forms.get(f"={n}") or forms.get(_category(lang, n)) \
                 or forms.get("other", "")
             form = _expand(form, lang, args).replace("#", lang.num(n))
         out += [text[pos:m.start()], form]
