@@ -6,6 +6,7 @@ errors, and absurd inputs are refused before they are parsed.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,12 +45,7 @@ class _Loader(_Base):
             return str(_resolve(self, kind, value, implicit))
         if not implicit[0]:
             return _STR
-        tag = _PLAIN_TAGS.get(value)
-        if tag is None:
-            tag = str(_resolve(self, kind, value, implicit))
-            if len(value) <= 64 and len(_PLAIN_TAGS) < 10_000:
-                _PLAIN_TAGS[value] = tag
-        return tag
+        return plain_tag(value)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -59,6 +55,18 @@ _Loader.yaml_implicit_resolvers = {
 _resolve = yaml.resolver.BaseResolver.resolve  # what every safe loader's resolve is
 _STR = "tag:yaml.org,2002:str"
 _PLAIN_TAGS: dict[str, str] = {}  # a plain scalar's text -> its resolved tag
+
+
+def plain_tag(text: str) -> str:
+    """The tag the safe loader resolves a plain scalar ``text`` to (looked up once per
+    distinct short text: a plain scalar's tag depends on its text alone)."""
+    tag = _PLAIN_TAGS.get(text)
+    if tag is None:
+        # the resolver reads only class attributes: the implicit resolvers, no paths
+        tag = str(_resolve(_Loader, yaml.ScalarNode, text, (True, False)))
+        if len(text) <= 64 and len(_PLAIN_TAGS) < 10_000:
+            _PLAIN_TAGS[text] = tag
+    return tag
 
 
 @dataclass
@@ -104,6 +112,15 @@ def load_text(
     if "\t" in text and text.lstrip().startswith(("{", "[")):
         # JSON may indent with tabs; YAML may not. Tabs outside strings are whitespace.
         text = _detab_json(text)
+    fast = _yamlfast.parse(text)
+    if fast is not None:
+        return Document(fast[0], path, fast[1])
+    return load_with_libyaml(text, path, error)
+
+
+def load_with_libyaml(text: str, path: str | None,
+                      error: type[PartwaysError] = PartwaysError) -> Document:
+    """:func:`load_text` by libyaml alone (every document; the one that words errors)."""
     try:
         loader = _Loader(text)
         try:
@@ -136,7 +153,12 @@ def load_file(path: str, error: type[PartwaysError] = PartwaysError) -> Document
     """Read and parse a file (``-`` is not handled here; pass text to load_text)."""
     try:
         with open(path, "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
+            # a regular file's size is known: reading just that much (not MAX_BYTES + 1)
+            # spares allocating 2 MB per file; a pipe or a device reports 0
+            size = os.fstat(fh.fileno()).st_size
+            raw = fh.read(size + 1 if 0 < size <= MAX_BYTES else MAX_BYTES + 1)
+            if 0 < size <= MAX_BYTES and len(raw) > size:
+                raw += fh.read(MAX_BYTES + 1 - len(raw))  # it grew while being read
     except OSError as exc:
         raise error(f"cannot read file: {exc.strerror}", Source(path)) from None
     if len(raw) > MAX_BYTES:
@@ -242,21 +264,28 @@ def _scalar(node: yaml.Node, doc: Document, error: type[PartwaysError],
     tag = node.tag
     if tag == _STR:
         return text  # what the safe constructor gives a string, and no number to check
+    try:
+        return scalar_value(tag, text)
+    except ValueError as exc:
+        raise error(str(exc), Source(doc.path, node.start_mark.line + 1,
+                                     format_path(path) if path else None)) from None
+
+
+def scalar_value(tag: str, text: str) -> Any:
+    """The value of a scalar of ``tag`` other than text (a number, true/false or null),
+    within :mod:`partways.limits`; ``ValueError`` with the reason when it is refused."""
     known = _VALUES.get((tag, text), _UNKNOWN)
     if known is not _UNKNOWN:
         return known
     try:
-        value = _construct_scalar_value(node)
+        value = _construct_scalar_value(yaml.ScalarNode(tag, text))
     except (ValueError, yaml.YAMLError) as exc:
-        raise error(f"bad value: {str(exc).splitlines()[0]}",
-                    Source(doc.path, node.start_mark.line + 1,
-                           format_path(path) if path else None)) from None
+        raise ValueError(f"bad value: {str(exc).splitlines()[0]}") from None
     problem = limits.number_problem(value)
     if problem:
-        raise error(problem, Source(doc.path, node.start_mark.line + 1,
-                                    format_path(path) if path else None))
+        raise ValueError(problem)
     if len(text) <= 64 and len(_VALUES) < 10_000:
-        _VALUES[(tag, text)] = value  # a number, true/false or null: immutable
+        _VALUES[(tag, text)] = value  # immutable, and the same text always gives it
     return value
 
 
@@ -305,3 +334,7 @@ def _detab_json(text: str) -> str:
             ch = " "
         out.append(ch)
     return "".join(out)
+
+
+# the fast path reads this module's resolver and scalar values: imported once both exist
+from . import _yamlfast  # noqa: E402
