@@ -79,8 +79,8 @@ def table_facts(kb: KnowledgeBase) -> tuple[Fact, ...]:
 
 class _Reader:
     """How the facts of one case-sourced fact type are read: its fields as
-    (name, case key, default, is a date, name of the age field), and ``read``, the same
-    as :func:`_fact` written out field by field once per KB."""
+    (name, case key, default, is a date, name of the age field), and ``read``, the
+    reader generated once per KB (:func:`_compiled_reader`)."""
 
     __slots__ = ("fields", "name", "read", "source")
 
@@ -94,8 +94,10 @@ class _Reader:
 
 
 def _compiled_reader(ft: _Reader) -> Callable[[Mapping[str, Any], dt.date], Fact]:
-    """:func:`_fact` for ``ft`` as straight-line Python (no loop over the fields, no
-    tuple unpacking, the field names as constants); the same fact for every item."""
+    """The reader of ``ft``'s facts as straight-line Python (no loop over the fields, no
+    tuple unpacking, the field names as constants): per field, the item's value or else
+    the default; a field without either is left out; a date also gives its age in days
+    at ``as_of``; a number goes through :func:`~partways.expr.normalize_number`."""
     env: dict[str, Any] = {"_fromiso": dt.date.fromisoformat, "_norm": normalize_number,
                            "_str": str, "_bool": bool, "_int": int, "_LIMIT": NUMBER_LIMIT}
     code = ["def read(item, as_of):", "    get = item.get",
@@ -196,25 +198,6 @@ def _from_case(ft: _Reader, case: Case) -> list[Fact]:
         single["id"] = ft.name
         return [single]
     return []
-
-
-def _fact(ft: _Reader, item: Mapping[str, Any], as_of: dt.date) -> Fact:
-    """One fact of ``ft`` read from a case item (what ``ft.read`` does, field by field)."""
-    fact: Fact = {"fact": ft.name}
-    for name, key, default, is_date, age in ft.fields:
-        value = item.get(key)
-        if value is None:
-            value = default
-            if value is None:
-                continue
-        if is_date:
-            fact[name] = value
-            fact[age] = (as_of - dt.date.fromisoformat(value)).days
-        elif type(value) is str:
-            fact[name] = value
-        else:
-            fact[name] = normalize_number(value)
-    return fact
 
 
 class _Count:
