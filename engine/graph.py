@@ -44,12 +44,14 @@ class LightGraph:
         return len(self.nodes)
 
     def add_node(self, node: str, **attrs: Any) -> None:
-        if node not in self.nodes:
-            self.nodes[node] = {"id": node}
+        attrs.pop("id", None)  # a node's id is its name: an attribute does not replace it
+        found = self.nodes.get(node)
+        if found is None:
+            self.nodes[node] = {"id": node, **attrs}
             self._succ[node] = {}
             self._pred[node] = {}
-        self.nodes[node].update(attrs)
-        self.nodes[node]["id"] = node
+        else:
+            found.update(attrs)
 
     def add_edge(self, u: str, v: str, **attrs: Any) -> None:
         for n in (u, v):
