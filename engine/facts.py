@@ -154,7 +154,8 @@ class _Plan:
                 base["indicates"] = False
             aliases = () if metric.count or metric.value is None else \
                 tuple(dict.fromkeys(r.alias for r in refs_of(metric.value)))
-            metrics.append((metric, base, _Count(metric) if metric.count else None, aliases))
+            metrics.append((metric, base, _Count(metric, base) if metric.count else None,
+                            aliases))
         self.metrics = tuple(metrics)
 
 
@@ -202,24 +203,27 @@ def _from_case(ft: _Reader, case: Case) -> list[Fact]:
 
 class _Count:
     """A count metric compiled once per KB: the facts it counts are looked up by the value
-    of its first string-equality test (an index of the case's facts built once per case
-    and shared by every metric keyed on the same field), then filtered by its other string
+    of a string-equality test (an index of the case's facts built once per case and
+    shared by every metric keyed on the same field), then filtered by its other string
     tests as set lookups and by the remaining tests, whose operands (constants, parameters,
     the case's single facts) are evaluated once per case, not once per fact; a test that
-    names no fact (``date_age <= $window``, in most metrics) once per case for all metrics."""
+    names no fact (``date_age <= $window``, in most metrics) once per case for all metrics.
 
-    __slots__ = ("key", "quick", "rest", "shared", "type", "values")
+    The key is the metric's first string-equality (or all-string ``in``) test; without
+    one, an ``any`` whose every alternative has such a test on the same field gives it (the
+    union of their values: only those facts can pass the ``any``, which is still tested).
+    A metric that matches nothing gives ``zero``, its fact with the value 0."""
 
-    def __init__(self, metric: Metric) -> None:
+    __slots__ = ("index", "key", "one", "quick", "rest", "shared", "type", "values", "zero")
+
+    def __init__(self, metric: Metric, base: Fact) -> None:
         assert metric.count is not None
         quick: list[tuple[str, frozenset[Any]]] = []
         rest: list[Cond] = []
         for c in metric.where:
-            if isinstance(c, Test) and isinstance(c.operand, Const) and (
-                    (c.op == "eq" and isinstance(c.operand.value, str)) or (
-                    c.op == "in" and all(isinstance(v, str) for v in c.operand.value))):
-                values = [c.operand.value] if c.op == "eq" else list(c.operand.value)
-                quick.append((c.field, frozenset(values)))
+            values = _string_values(c)
+            if values is not None and isinstance(c, Test):
+                quick.append((c.field, values))
             else:
                 rest.append(c)
         self.type = metric.count
@@ -227,24 +231,34 @@ class _Count:
         self.key: str | None = None
         if quick:
             self.key, first = quick.pop(0)
+        else:
+            for c in rest:
+                found = _any_key(c)
+                if found is not None:
+                    self.key, first = found
+                    break
+        self.index = (self.type, self.key or "")
         self.values = tuple(sorted(first))
+        self.one = self.values[0] if len(self.values) == 1 else None
         self.quick = tuple(quick)
         self.rest = tuple(rest)
         # the same text, the same test within a case: only parameters and constants in it
         self.shared = tuple(None if refs_of(c) else repr(c) for c in rest)
+        self.zero = {**base, "value": 0}
 
     def matched(self, fb: FactBase, index: dict[tuple[str, str], dict[Any, list[Fact]]],
                 resolve: Resolver, bound: dict[str, FactTest]) -> list[Fact]:
         if self.key is None:
             found = fb.of_type(self.type)
         else:
-            by_value = index.get((self.type, self.key))
+            by_value = index.get(self.index)
             if by_value is None:
-                by_value = index[(self.type, self.key)] = {}
+                by_value = index[self.index] = {}
+                key = self.key
                 for f in fb.of_type(self.type):
-                    by_value.setdefault(f.get(self.key, MISSING), []).append(f)
-            if len(self.values) == 1:
-                found = by_value.get(self.values[0], [])
+                    by_value.setdefault(f.get(key, MISSING), []).append(f)
+            if self.one is not None:
+                found = by_value.get(self.one, [])
             else:
                 found = [f for v in self.values for f in by_value.get(v, ())]
         if found and self.quick:
@@ -260,6 +274,29 @@ class _Count:
             test = made
             found = [f for f in found if test(f)]
         return found
+
+
+def _string_values(c: Cond) -> frozenset[Any] | None:
+    """The values of a string-equality test or of an ``in`` of strings, else ``None``."""
+    if isinstance(c, Test) and isinstance(c.operand, Const) and (
+            (c.op == "eq" and isinstance(c.operand.value, str)) or (
+            c.op == "in" and all(isinstance(v, str) for v in c.operand.value))):
+        return frozenset([c.operand.value] if c.op == "eq" else c.operand.value)
+    return None
+
+
+def _any_key(c: Cond) -> tuple[str, frozenset[Any]] | None:
+    """A field every alternative of the ``any`` ``c`` tests for string values, and the
+    union of those values (a fact passing ``c`` has one of them there), else ``None``."""
+    if not isinstance(c, AnyOf):
+        return None
+    per_option = [{t.field: v for t in o
+                   if isinstance(t, Test) and (v := _string_values(t)) is not None}
+                  for o in c.options]
+    for fld in per_option[0] if per_option else ():
+        if all(fld in tests for tests in per_option):
+            return fld, frozenset().union(*(tests[fld] for tests in per_option))
+    return None
 
 
 def _bound(c: Cond, params: Mapping[str, Any], resolve: Resolver) -> FactTest:
@@ -284,19 +321,21 @@ def _metrics(plan: _Plan, fb: FactBase) -> None:
     facts, support = fb.facts, fb.support
     added = fb.by_type.setdefault("metric", [])
     for metric, base, count, aliases in plan.metrics:
-        fact = dict(base)
-        fid = fact["id"]
         if count is not None:
             matched = count.matched(fb, index, resolve, bound)
-            fact["value"] = len(matched)
-            if matched:
+            if not matched:
+                fact = dict(count.zero)
+                fid = fact["id"]
+                support[fid] = ()
+            else:
+                fact = dict(base)
+                fid = fact["id"]
+                fact["value"] = len(matched)
                 ages = [f["date_age"] for f in matched if isinstance(f.get("date_age"), int)]
                 if ages:
                     fact["first_age"] = max(ages)
                     fact["last_age"] = min(ages)
                 support[fid] = tuple(sorted(f["id"] for f in matched))
-            else:
-                support[fid] = ()
         else:
             assert metric.value is not None
             value = evaluate(metric.value, fb.params, resolve)
@@ -305,6 +344,8 @@ def _metrics(plan: _Plan, fb: FactBase) -> None:
             value = normalize_number(value)
             if value is MISSING:
                 continue
+            fact = dict(base)
+            fid = fact["id"]
             fact["value"] = value
             support[fid] = tuple(sorted({
                 single["id"] for alias in aliases if (single := fb.single(alias))}))
