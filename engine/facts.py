@@ -157,6 +157,7 @@ class _Plan:
             metrics.append((metric, base, _Count(metric, base) if metric.count else None,
                             aliases))
         self.metrics = tuple(metrics)
+        self.measure = _compiled_metrics(self.metrics)
 
 
 _PLANS: dict[int, tuple[KnowledgeBase, _Plan]] = {}
@@ -246,35 +247,6 @@ class _Count:
         self.shared = tuple(None if refs_of(c) else repr(c) for c in rest)
         self.zero = {**base, "value": 0}
 
-    def matched(self, fb: FactBase, index: dict[tuple[str, str], dict[Any, list[Fact]]],
-                resolve: Resolver, bound: dict[str, FactTest]) -> list[Fact]:
-        if self.key is None:
-            found = fb.of_type(self.type)
-        else:
-            by_value = index.get(self.index)
-            if by_value is None:
-                by_value = index[self.index] = {}
-                key = self.key
-                for f in fb.of_type(self.type):
-                    by_value.setdefault(f.get(key, MISSING), []).append(f)
-            if self.one is not None:
-                found = by_value.get(self.one, [])
-            else:
-                found = [f for v in self.values for f in by_value.get(v, ())]
-        if found and self.quick:
-            found = [f for f in found if all(f.get(k, MISSING) in ok for k, ok in self.quick)]
-        for c, shared in zip(self.rest, self.shared, strict=True):
-            if not found:
-                break
-            made = None if shared is None else bound.get(shared)
-            if made is None:
-                made = _bound(c, fb.params, resolve)
-                if shared is not None:
-                    bound[shared] = made
-            test = made
-            found = [f for f in found if test(f)]
-        return found
-
 
 def _string_values(c: Cond) -> frozenset[Any] | None:
     """The values of a string-equality test or of an ``in`` of strings, else ``None``."""
@@ -316,38 +288,102 @@ def _metrics(plan: _Plan, fb: FactBase) -> None:
         single = fb.single(ref.alias)
         return MISSING if single is None else single.get(ref.field, MISSING)
 
-    index: dict[tuple[str, str], dict[Any, list[Fact]]] = {}
-    bound: dict[str, FactTest] = {}
-    facts, support = fb.facts, fb.support
-    added = fb.by_type.setdefault("metric", [])
-    for metric, base, count, aliases in plan.metrics:
-        if count is not None:
-            matched = count.matched(fb, index, resolve, bound)
-            if not matched:
-                fact = dict(count.zero)
-                fid = fact["id"]
-                support[fid] = ()
-            else:
-                fact = dict(base)
-                fid = fact["id"]
-                fact["value"] = len(matched)
-                ages = [f["date_age"] for f in matched if isinstance(f.get("date_age"), int)]
-                if ages:
-                    fact["first_age"] = max(ages)
-                    fact["last_age"] = min(ages)
-                support[fid] = tuple(sorted(f["id"] for f in matched))
+    plan.measure(fb, fb.params, resolve)
+
+
+_MetricPlan = tuple[Metric, Fact, "_Count | None", tuple[str, ...]]
+
+
+def _compiled_metrics(metrics: tuple[_MetricPlan, ...]
+                      ) -> Callable[[FactBase, dict[str, Any], Resolver], None]:
+    """``measure(fb, params, resolve)``: every metric measured on ``fb`` and its fact
+    added, in KB order, as straight-line Python generated once per KB (no loop over the
+    metrics, their constants named). A count metric: its candidates (all the facts of its
+    type, or those its key selects, from an index of the case's facts built where the
+    first metric needs it), its string tests as set lookups, then each other test bound
+    to the case (:func:`_bound`; a test without references once per case, shared); the
+    count, the first and last ages and the support when something matched, else a copy
+    of its zero fact. A value metric: its value (:func:`~partways.expr.evaluate`,
+    normalised), left out when it is not a number."""
+    env: dict[str, Any] = {"MISSING": MISSING, "_bound": _bound, "_evaluate": evaluate,
+                           "_norm": normalize_number, "_counted": _counted, "_int": int,
+                           "_float": float, "_bool": bool}
+    code = ["def measure(fb, params, resolve):",
+            "    facts, support, by_type = fb.facts, fb.support, fb.by_type",
+            "    single = fb.single",
+            "    added = by_type.setdefault('metric', [])",
+            "    bound = {}"]
+    indexes: dict[tuple[str, str], str] = {}
+    for i, (metric, base, count, aliases) in enumerate(metrics):
+        fid = base["id"]
+        env[f"B{i}"], env[f"ID{i}"] = base, fid
+        if count is None:
+            if metric.value is None:
+                code.append("    raise AssertionError('a metric without count or value')")
+                continue
+            env[f"V{i}"], env[f"A{i}"] = metric.value, aliases
+            code += [f"    value = _evaluate(V{i}, params, resolve)",
+                     "    if value is not MISSING and not isinstance(value, _bool) and "
+                     "isinstance(value, (_int, _float)):",
+                     "        value = _norm(value)",
+                     "        if value is not MISSING:",
+                     f"            fact = dict(B{i})",
+                     "            fact['value'] = value",
+                     f"            support[ID{i}] = tuple(sorted({{single_['id'] for alias in A{i} "
+                     "if (single_ := single(alias))}))",
+                     f"            facts[ID{i}] = fact",
+                     "            added.append(fact)"]
+            continue
+        env[f"T{i}"] = count.type
+        if count.key is None:
+            code.append(f"    found = by_type.get(T{i}, ())")
         else:
-            assert metric.value is not None
-            value = evaluate(metric.value, fb.params, resolve)
-            if value is MISSING or isinstance(value, bool) or not isinstance(value, (int, float)):
-                continue
-            value = normalize_number(value)
-            if value is MISSING:
-                continue
-            fact = dict(base)
-            fid = fact["id"]
-            fact["value"] = value
-            support[fid] = tuple(sorted({
-                single["id"] for alias in aliases if (single := fb.single(alias))}))
-        facts[fid] = fact  # fb.add
-        added.append(fact)
+            ix = indexes.get(count.index)
+            if ix is None:
+                ix = indexes[count.index] = f"ix{len(indexes)}"
+                env[f"K{i}"] = count.key
+                code += [f"    {ix} = {{}}",
+                         f"    for f in by_type.get(T{i}, ()):",
+                         f"        {ix}.setdefault(f.get(K{i}, MISSING), []).append(f)"]
+            if count.one is not None:
+                env[f"O{i}"] = count.one
+                code.append(f"    found = {ix}.get(O{i}, ())")
+            else:
+                env[f"O{i}"] = count.values
+                code.append(f"    found = [f for v in O{i} for f in {ix}.get(v, ())]")
+        if count.quick:
+            for j, (k, ok) in enumerate(count.quick):
+                env[f"Q{i}_{j}"], env[f"QK{i}_{j}"] = ok, k
+            tests = " and ".join(f"f.get(QK{i}_{j}, MISSING) in Q{i}_{j}"
+                                 for j in range(len(count.quick)))
+            code += ["    if found:", f"        found = [f for f in found if {tests}]"]
+        for j, (c, shared) in enumerate(zip(count.rest, count.shared, strict=True)):
+            env[f"C{i}_{j}"] = c
+            code.append("    if found:")
+            if shared is None:
+                code.append(f"        test = _bound(C{i}_{j}, params, resolve)")
+            else:
+                env[f"R{i}_{j}"] = shared
+                code += [f"        test = bound.get(R{i}_{j})",
+                         "        if test is None:",
+                         f"            test = bound[R{i}_{j}] = _bound(C{i}_{j}, params, resolve)"]
+            code.append("        found = [f for f in found if test(f)]")
+        env[f"Z{i}"] = count.zero
+        code += ["    if found:", f"        fact = _counted(B{i}, found, support)",
+                 "    else:", f"        fact = dict(Z{i})", f"        support[ID{i}] = ()",
+                 f"    facts[ID{i}] = fact", "    added.append(fact)"]
+    exec(compile("\n".join(code), "<partways: metrics>", "exec"), env)
+    measure: Callable[[FactBase, dict[str, Any], Resolver], None] = env["measure"]
+    return measure
+
+
+def _counted(base: Fact, matched: list[Fact], support: dict[str, tuple[str, ...]]) -> Fact:
+    """The fact of a count metric that matched ``matched`` (not empty), its support set."""
+    fact = dict(base)
+    fact["value"] = len(matched)
+    ages = [f["date_age"] for f in matched if isinstance(f.get("date_age"), int)]
+    if ages:
+        fact["first_age"] = max(ages)
+        fact["last_age"] = min(ages)
+    support[fact["id"]] = tuple(sorted(f["id"] for f in matched))
+    return fact
