@@ -13,7 +13,7 @@ from ._json import dumps_sorted
 from .case import Case
 from .contract import stamp
 from .errors import InferenceError
-from .graph import LightGraph, ancestors_in, light_graph, node_link
+from .graph import LightGraph, light_graph, node_link
 from .inference import Program, Trace
 from .knowledge import KnowledgeBase
 from .records import Record
@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # explain imports this module; import it lazily at run time
     from .explain import Why, WhyNot
 
 SEVERITY_ORDER = {"info": 0, "minor": 1, "serious": 2, "critical": 3}
+_EVIDENCE = frozenset(["evidence"])  # the layer of a finding's evidence
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,7 @@ class Assessment:
         rows: dict[tuple[str, str], dict[str, Any]] = {}
         for f in self._conclusions(spec["fact"]) if spec else ():
             extra = {k: v for k, v in f.items() if k not in ("fact", "id", "count")}
-            for ev in ancestors_in(self.light, f["id"], ["evidence"]):
+            for ev in self.light.ancestors_in(f["id"], _EVIDENCE):
                 node = self.light.nodes[ev]
                 ft = self.kb.fact_types.get(node["fact"])
                 field_name = ft.label_field if ft and ft.label_field else "fact"
@@ -302,7 +303,7 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
         for f in conclusions(spec["fact"]):
             key = f[spec["key"]]
             concept = kb.concept(spec["concept"], key)
-            evidence = tuple(ancestors_in(g, f["id"], ["evidence"]))
+            evidence = tuple(g.ancestors_in(f["id"], _EVIDENCE))
             prev = findings.get(key)
             sev = f.get("severity", "minor")
             if prev is not None:
