@@ -32,8 +32,7 @@ def _decision(kb: KnowledgeBase, value: str, lang: str) -> str:
 
 
 def _flag(kb: KnowledgeBase, name: str, lang: str) -> str:
-    return name if ids_shown(lang) else _title(kb, kb.outputs["findings"][0]["concept"],
-                                               name, lang)
+    return name if ids_shown(lang) else _title(kb, kb.findings_concept(), name, lang)
 
 
 def _cell(lx: Lang, text: str, width: int) -> str:
