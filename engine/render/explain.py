@@ -1173,8 +1173,7 @@ def describe_edit(kb: KnowledgeBase, e: Edit, lang: str = "en") -> str:
     """One line saying what an edit changes, in the case's own terms."""
     w = _Words(kb, lang)
     if e.op == "policy":
-        p = kb.parameters.get(str(e.field))
-        display = p.display if p is not None else "number"
+        display = _display(w, "", "", None, param=str(e.field))
         return f"{w.ui('explain_policy')} {param_title(kb, str(e.field), lang)}: " \
             f"{w.value(e.old, display)} {w.lx.arrow} {w.value(e.value, display)}"
     what = w.type_name(str(e.fact))
