@@ -209,15 +209,18 @@ class _Compiler:
                 body += [f"{deeper}{x} = {v}.get({k!r}, _M)", f"{deeper}if {x} is not _M:",
                          *inner]
         extra = s.get("additionalProperties", True)
-        if extra is False:
-            body += [f"{deeper}if not {self.const(frozenset(props))}.issuperset({v}):",
-                     f"{deeper}    return False"]
-        elif extra is not True:
+        inner = []  # what each property not declared must pass
+        if extra is not True and extra is not False:
             x, k = self.name("x"), self.name("k")
             inner = self.emit(extra, x, deeper + "        ", None)
-            if inner:
+        if extra is False or inner:
+            declared = self.const(frozenset(props))  # one constant, made when a test reads it
+            if extra is False:
+                body += [f"{deeper}if not {declared}.issuperset({v}):",
+                         f"{deeper}    return False"]
+            else:
                 body += [f"{deeper}for {k}, {x} in {v}.items():",
-                         f"{deeper}    if {k} not in {self.const(frozenset(props))}:", *inner]
+                         f"{deeper}    if {k} not in {declared}:", *inner]
         if not body:
             return []
         if known == "object":
