@@ -116,7 +116,7 @@ def conclusion_functions(kb: KnowledgeBase, rule: Rule, level: int
     ns = _conclusion_namespace()
     positives = [(k, _alias(p, k)) for k, p in enumerate(rule.when) if not p.negated]
     args = "".join(f", m[{alias!r}]" for _, alias in positives)
-    source = [*_conclusion_source(kb, rule, None, level, "conclude", ns), "",
+    source = [*_conclusion_source(kb, rule, level, "conclude", ns), "",
               "def by_alias(trace, m):", f"    return conclude(trace{args})"]
     exec(_code("\n".join(source), f"<partways: rule {rule.id}>"), ns)
     return ns["conclude"], ns["by_alias"]
@@ -140,14 +140,14 @@ def _digest(text: str) -> str:
     return out
 
 
-def _conclusion_source(kb: KnowledgeBase, rule: Rule, params: Mapping[str, Any] | None,
-                       level: int, name: str, ns: dict[str, Any]) -> list[str]:
+def _conclusion_source(kb: KnowledgeBase, rule: Rule, level: int, name: str,
+                       ns: dict[str, Any]) -> list[str]:
     """``name(trace, f<k>...)``: fire ``rule`` on the facts of its positive patterns
     (``f<k>`` binds pattern ``k``), as :func:`~partways.inference.conclude` and
     :func:`~partways.inference.record` do: the same fields, id, firing and trace. Returns
     the conclusion when it is a new fact, else ``None``. The rule's ``then`` is written
-    out: constants computed now, references read directly, parameters from ``params``
-    or, when it is ``None``, from ``trace.params``."""
+    out: constants computed now, references read directly, parameters from
+    ``trace.params`` (the code serves every parameter set)."""
     positives = [(k, _alias(p, k)) for k, p in enumerate(rule.when) if not p.negated]
     var_of = {alias: f"f{k}" for k, alias in positives}
     cap = kb.max_firings
@@ -161,7 +161,7 @@ def _conclusion_source(kb: KnowledgeBase, rule: Rule, params: Mapping[str, Any] 
     values: dict[str, tuple[bool, str]] = {}  # field -> (always present?, source of value)
     counter = [0]
     for i, (key, expr) in enumerate(rule.then.items()):
-        known, value = _known(expr, params)
+        known, value = _known(expr, None)
         if known:
             value = normalize_number(value)
             if value is not MISSING and value is not None:
@@ -170,7 +170,7 @@ def _conclusion_source(kb: KnowledgeBase, rule: Rule, params: Mapping[str, Any] 
             continue
         if isinstance(expr, Ref) and expr.alias not in var_of:
             continue  # a negated pattern's alias: never bound, so the field is missing
-        out += _expr_lines(expr, f"v{i}", var_of, params, ns, f"{tag}_k{i}", counter, "    ")
+        out += _expr_lines(expr, f"v{i}", var_of, None, ns, f"{tag}_k{i}", counter, "    ")
         if isinstance(expr, Ref):
             out += [f"    if v{i}.__class__ is float or v{i}.__class__ is int or ("
                     f"v{i}.__class__ is not str and v{i}.__class__ is not bool "
