@@ -988,14 +988,13 @@ def _cond_source(c: Cond, var: str, bound_at: Mapping[str, int], name: str,
     if isinstance(c.operand, Ref):
         return (f"compare({actual}, {c.op!r}, f{bound_at[c.operand.alias]}"
                 f".get({c.operand.field!r}, MISSING))")
+    args = sorted({f"f{bound_at[r.alias]}" for r in refs})
     if name not in helpers:  # compare(actual, op, evaluate(operand))
-        args = sorted({f"f{bound_at[r.alias]}" for r in refs})
         var_of = {alias: f"f{k}" for alias, k in bound_at.items()}
         helpers[name] = [f"def {name}(fact, {', '.join(args)}):",
                          *_expr_lines(c.operand, "value", var_of, params, ns, name, [0], "    "),
                          f"    return compare(fact.get({c.field!r}, MISSING), {c.op!r}, value)",
                          ""]
-    args = sorted({f"f{bound_at[r.alias]}" for r in refs})
     return f"{name}({var}, {', '.join(args)})"
 
 
