@@ -32,16 +32,13 @@ another parameter set of the same shape, or a cold process, does not compile aga
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import marshal
 import math
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import is_, itemgetter
-from types import CodeType
 from typing import Any, TypeVar
 
+from ._kbcache import compiled_code
 from .errors import InferenceError
 from .expr import (
     MISSING,
@@ -118,7 +115,7 @@ def conclusion_functions(kb: KnowledgeBase, rule: Rule, level: int
     args = "".join(f", m[{alias!r}]" for _, alias in positives)
     source = [*_conclusion_source(kb, rule, level, "conclude", ns), "",
               "def by_alias(trace, m):", f"    return conclude(trace{args})"]
-    exec(_code("\n".join(source), f"<partways: rule {rule.id}>"), ns)
+    exec(compiled_code("\n".join(source), f"<partways: rule {rule.id}>"), ns)
     return ns["conclude"], ns["by_alias"]
 
 
@@ -700,7 +697,7 @@ class Admission:
                 if value is not None:
                     names[value] = f"{name}_{i}"
             self.made[t] = (fld, names, f"{name}_0")
-        self.code = _code("\n".join(source), "<partways: compiled admission>")
+        self.code = compiled_code("\n".join(source), "<partways: compiled admission>")
 
     def _source(self, c: Cond, name: str) -> str:
         if params_of(c):
@@ -767,7 +764,7 @@ def _generate(kb: KnowledgeBase, rules: Sequence[_Rule], params: Mapping[str, An
             source += lines
             made.append((rule, names))
     source += [line for lines in helpers.values() for line in lines]
-    exec(_code("\n".join(source), "<partways: compiled rules>"), ns)
+    exec(compiled_code("\n".join(source), "<partways: compiled rules>"), ns)
     for rule, names in made:
         rule.matchers = {pin: ns[name] for pin, name in names.items()}
 
@@ -789,41 +786,6 @@ def _route_of(rule: Rule, dispatch: Mapping[str, _Dispatch]) -> Route | bool | N
         return None
     value = normalize_number(value)
     return d.routes.get(value, d.rest_route) if isinstance(value, str) else d.rest_route
-
-
-_CODE: dict[tuple[str, str], CodeType] = {}
-
-
-def _code(source: str, filename: str) -> CodeType:
-    """``compile(source)``, remembered: a parameter set compiles to the same source as
-    another whenever its values differ but not their kinds (what-if and flip try many),
-    the values living in the namespace; compiling is most of the cost of a rule set."""
-    key = (source, filename)
-    hit = _CODE.get(key)
-    if hit is None:
-        if len(_CODE) >= 512:
-            _CODE.clear()
-        hit = _CODE[key] = _compile_kept(source, filename)
-    return hit
-
-
-def _compile_kept(source: str, filename: str) -> CodeType:
-    """``compile(source)``, the code kept on disk in the KB cache's folder (keyed on the
-    source and the interpreter): a cold command loads it instead of compiling. As with
-    the KB cache, any failure to read or write only costs the compile."""
-    from . import _kbcache
-
-    digest = hashlib.sha256(f"{sys.version}|{filename}|{source}".encode()).hexdigest()[:40]
-    name = f"{digest}.marshal"
-    data = _kbcache.read("code", name)
-    if data is not None:
-        with contextlib.suppress(Exception):  # truncated, from elsewhere: compile
-            code = marshal.loads(data)
-            if isinstance(code, CodeType) and code.co_filename == filename:
-                return code
-    code = compile(source, filename, "exec")
-    _kbcache.write("code", name, marshal.dumps(code))
-    return code
 
 
 def _generate_routes(dispatches: Iterable[_Dispatch], params: Mapping[str, Any]) -> None:
@@ -869,7 +831,7 @@ def _generate_routes(dispatches: Iterable[_Dispatch], params: Mapping[str, Any])
                 source.append(f"{ind}taken.append({m})")
             source += ["    return taken", ""]
             wanted.append((d, value, name))
-    exec(_code("\n".join(source), "<partways: compiled memories>"), ns)
+    exec(compiled_code("\n".join(source), "<partways: compiled memories>"), ns)
     for d, value, name in wanted:
         if value is None:
             d.rest_route = ns[name]
