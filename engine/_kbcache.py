@@ -77,24 +77,20 @@ KEEP = {"kb": 16, "code": 256}
 
 def load(key: str) -> Any | None:
     """The cached object for ``key``, or ``None`` (absent, unreadable, or not unpickling)."""
-    folder = cache_dir()
-    if folder is None:
+    data = read("kb", f"{key}.pickle")
+    if data is None:
         return None
     collecting = gc.isenabled()
-    path = folder / f"kb-{key}.pickle"
     try:
-        with open(path, "rb") as fh:
-            # no cyclic collections while tens of thousands of objects are made, each of
-            # which would scan them all again (~5 ms of a cold start); nothing is garbage yet
-            gc.disable()
-            value = pickle.load(fh)
-    except Exception:  # absent, unreadable, truncated, from another version: load anew
+        # no cyclic collections while tens of thousands of objects are made, each of
+        # which would scan them all again (~5 ms of a cold start); nothing is garbage yet
+        gc.disable()
+        return pickle.loads(data)
+    except Exception:  # truncated, from another version: load anew
         return None
     finally:
         if collecting:
             gc.enable()
-    _used(path)
-    return value
 
 
 def store(key: str, value: Any) -> None:
