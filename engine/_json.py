@@ -32,8 +32,13 @@ _EXPONENT = re.compile(rb"e-[0-9]")
 def _small_float(out: bytes) -> bool:
     if b"0.0000" in out:
         return True
-    return _EXPONENT.search(out) is not None and any(
-        out[m.start() - 1:m.start()].isdigit() for m in _EXPONENT.finditer(out))
+    found = _EXPONENT.search(out)
+    while found is not None:  # one pass: each ``e-<digit>`` once, until one follows a digit
+        at = found.start()
+        if out[at - 1:at].isdigit():
+            return True
+        found = _EXPONENT.search(out, at + 2)
+    return False
 
 
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 if orjson is not None else 0

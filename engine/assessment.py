@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from functools import cached_property
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -13,7 +13,7 @@ from ._json import dumps_sorted
 from .case import Case
 from .contract import stamp
 from .errors import InferenceError
-from .graph import LightGraph, ancestors_in, light_graph, node_link
+from .graph import LightGraph, light_graph, node_link
 from .inference import Program, Trace
 from .knowledge import KnowledgeBase
 from .records import Record
@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # explain imports this module; import it lazily at run time
     from .explain import Why, WhyNot
 
 SEVERITY_ORDER = {"info": 0, "minor": 1, "serious": 2, "critical": 3}
+_EVIDENCE = frozenset(["evidence"])  # the layer of a finding's evidence
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,13 @@ class Assessment:
     next_steps: tuple[Step, ...]
     plan: Plan | None
     milestones: Mapping[str, dt.date] = field(default_factory=dict)
+    #: the trace's conclusions grouped by type, when the builder has them at hand (else
+    #: made on first use); not a field of the result
+    conclusions: InitVar[_Conclusions | None] = None
+
+    def __post_init__(self, conclusions: _Conclusions | None) -> None:
+        if conclusions is not None:
+            self.__dict__["_conclusions"] = conclusions  # the cached property, filled
 
     @cached_property
     def graph(self) -> nx.DiGraph:
@@ -114,7 +122,7 @@ class Assessment:
         out = kb.outputs
         dconcept = kb.concept(out["decision"]["concept"], self.decision)
 
-        titles = _titles(kb, lang)
+        titles = _outputs(kb).titles_in(lang)
 
         def title(kind: str, key: str) -> str:
             hit = titles.get((kind, key))
@@ -184,7 +192,7 @@ class Assessment:
         rows: dict[tuple[str, str], dict[str, Any]] = {}
         for f in self._conclusions(spec["fact"]) if spec else ():
             extra = {k: v for k, v in f.items() if k not in ("fact", "id", "count")}
-            for ev in ancestors_in(self.light, f["id"], ["evidence"]):
+            for ev in self.light.ancestors_in(f["id"], _EVIDENCE):
                 node = self.light.nodes[ev]
                 ft = self.kb.fact_types.get(node["fact"])
                 field_name = ft.label_field if ft and ft.label_field else "fact"
@@ -213,16 +221,37 @@ class Assessment:
 _FACT_ID = itemgetter("id")
 
 
-def _titles(kb: KnowledgeBase, lang: str) -> dict[tuple[str, str], str]:
-    """The KB's concept titles in ``lang`` by (kind, key), filled as results ask for them
-    (a KB is immutable once loaded: a title is looked up and chosen once per language)."""
-    per_lang: dict[str, dict[tuple[str, str], str]] | None = kb.__dict__.get("_titles")
-    if per_lang is None:
-        per_lang = kb.__dict__["_titles"] = {}
-    found = per_lang.get(lang)
-    if found is None:
-        found = per_lang[lang] = {}
-    return found
+class _Outputs:
+    """What results read of a KB's ``outputs``, prepared once per KB (a KB is immutable
+    once loaded): the fact types they read, and the concept titles per language by
+    (kind, key), filled as results ask for them."""
+
+    __slots__ = ("titles", "types")
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        out = kb.outputs
+        specs = [out["decision"], *out["findings"], out["steps"], *out["milestones"],
+                 out["plan_steps"], *out.get("repairs", ()),
+                 *([out["uncounted"]] if out.get("uncounted") else [])]
+        self.types = tuple(dict.fromkeys(s["fact"] for s in specs))
+        self.titles: dict[str, dict[tuple[str, str], str]] = {}
+
+    def titles_in(self, lang: str) -> dict[tuple[str, str], str]:
+        found = self.titles.get(lang)
+        if found is None:
+            found = self.titles[lang] = {}
+        return found
+
+
+_OUTPUTS: dict[int, tuple[KnowledgeBase, _Outputs]] = {}
+
+
+def _outputs(kb: KnowledgeBase) -> _Outputs:
+    """The KB's :class:`_Outputs` (made on first use)."""
+    hit = _OUTPUTS.get(id(kb))
+    if hit is None or hit[0] is not kb:
+        hit = _OUTPUTS[id(kb)] = (kb, _Outputs(kb))
+    return hit[1]
 
 
 class _Conclusions:
@@ -233,7 +262,7 @@ class _Conclusions:
     __slots__ = ("groups", "sorted")
 
     def __init__(self, trace: Trace, kb: KnowledgeBase) -> None:
-        groups: dict[str, list[dict[str, Any]]] = {t: [] for t in _output_types(kb)}
+        groups: dict[str, list[dict[str, Any]]] = {t: [] for t in _outputs(kb).types}
         get = groups.get
         for f in trace.facts.values():
             found = get(f["fact"])
@@ -247,21 +276,6 @@ class _Conclusions:
         if done is None:
             done = self.sorted[fact_type] = sorted(self.groups[fact_type], key=_FACT_ID)
         return done
-
-
-_OUTPUT_TYPES: dict[int, tuple[KnowledgeBase, tuple[str, ...]]] = {}
-
-
-def _output_types(kb: KnowledgeBase) -> tuple[str, ...]:
-    """The fact types the KB's ``outputs`` read (computed once per KB)."""
-    hit = _OUTPUT_TYPES.get(id(kb))
-    if hit is None or hit[0] is not kb:
-        out = kb.outputs
-        specs = [out["decision"], *out["findings"], out["steps"], *out["milestones"],
-                 out["plan_steps"], *out.get("repairs", ()),
-                 *([out["uncounted"]] if out.get("uncounted") else [])]
-        hit = _OUTPUT_TYPES[id(kb)] = (kb, tuple(dict.fromkeys(s["fact"] for s in specs)))
-    return hit[1]
 
 
 def _iso(d: dt.date | None) -> str | None:
@@ -289,7 +303,7 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
         for f in conclusions(spec["fact"]):
             key = f[spec["key"]]
             concept = kb.concept(spec["concept"], key)
-            evidence = tuple(ancestors_in(g, f["id"], ["evidence"]))
+            evidence = tuple(g.ancestors_in(f["id"], _EVIDENCE))
             prev = findings.get(key)
             sev = f.get("severity", "minor")
             if prev is not None:
@@ -347,7 +361,5 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
         steps_sorted = sorted(items.values(),
                               key=lambda s: (s.date, order.get(s.id, 99), s.id, s.subject or ""))
         plan = Plan(milestones.get("notify"), milestones.get("end"), tuple(steps_sorted))
-    a = Assessment(kb, case, program, trace, g, decision, decision_node, signals, next_steps,
-                   plan, milestones)
-    a.__dict__["_conclusions"] = conclusions  # the cached property, already at hand
-    return a
+    return Assessment(kb, case, program, trace, g, decision, decision_node, signals, next_steps,
+                      plan, milestones, conclusions)
