@@ -226,7 +226,7 @@ class _Outputs:
     once loaded): the fact types they read, and the concept titles per language by
     (kind, key), filled as results ask for them."""
 
-    __slots__ = ("titles", "types")
+    __slots__ = ("derived", "titles", "types")
 
     def __init__(self, kb: KnowledgeBase) -> None:
         out = kb.outputs
@@ -234,6 +234,9 @@ class _Outputs:
                  out["plan_steps"], *out.get("repairs", ()),
                  *([out["uncounted"]] if out.get("uncounted") else [])]
         self.types = tuple(dict.fromkeys(s["fact"] for s in specs))
+        # every type read is concluded by rules (none comes from the case or a table)
+        self.derived = all((ft := kb.fact_types.get(t)) is not None and ft.derived
+                           and not ft.table for t in self.types)
         self.titles: dict[str, dict[tuple[str, str], str]] = {}
 
     def titles_in(self, lang: str) -> dict[tuple[str, str], str]:
@@ -257,17 +260,30 @@ def _outputs(kb: KnowledgeBase) -> _Outputs:
 class _Conclusions:
     """``trace.conclusions`` as a callable, from the trace's facts grouped by type once
     (a result reads a dozen types: one pass over the facts instead of one per type), for
-    the types the KB's ``outputs`` read; each type's list sorted on first use."""
+    the types the KB's ``outputs`` read; each type's list sorted on first use.
+
+    When every type read is a derived one, only the nodes of the decision graph ``light``
+    are looked at: a derived fact enters a trace only as the conclusion of a firing, and
+    every conclusion is a node (the case's facts and the table rows are skipped)."""
 
     __slots__ = ("groups", "sorted")
 
-    def __init__(self, trace: Trace, kb: KnowledgeBase) -> None:
-        groups: dict[str, list[dict[str, Any]]] = {t: [] for t in _outputs(kb).types}
+    def __init__(self, trace: Trace, kb: KnowledgeBase, light: LightGraph | None = None
+                 ) -> None:
+        outputs = _outputs(kb)
+        groups: dict[str, list[dict[str, Any]]] = {t: [] for t in outputs.types}
         get = groups.get
-        for f in trace.facts.values():
-            found = get(f["fact"])
-            if found is not None:
-                found.append(f)
+        facts = trace.facts
+        if light is not None and outputs.derived:
+            for nid, node in light.nodes.items():
+                found = get(node.get("fact", ""))  # a bare node (no fact) is no conclusion
+                if found is not None:
+                    found.append(facts[nid])
+        else:
+            for f in facts.values():
+                found = get(f["fact"])
+                if found is not None:
+                    found.append(f)
         self.groups = groups
         self.sorted: dict[str, list[dict[str, Any]]] = {}
 
@@ -287,7 +303,7 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
     kb = program.kb
     out = kb.outputs
     g = light_graph(kb, trace)
-    conclusions = _Conclusions(trace, kb)
+    conclusions = _Conclusions(trace, kb, g)
 
     dec = out["decision"]
     decided = conclusions(dec["fact"])
@@ -309,9 +325,9 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
             if prev is not None:
                 sev = max(prev.severity, sev, key=lambda s: SEVERITY_ORDER.get(s, 0))
                 evidence = tuple(sorted(set(prev.evidence) | set(evidence)))
-            findings[key] = Finding(key, sev, concept.guidance if concept else (),
-                                    evidence, tuple(sorted({*(prev.nodes if prev else ()),
-                                                            f["id"]})), spec.get("status"))
+            findings[key] = Finding(key, sev, concept.guidance if concept else (), evidence,
+                                    tuple(sorted({*prev.nodes, f["id"]})) if prev else
+                                    (f["id"],), spec.get("status"))
     signals = tuple(sorted(findings.values(),
                            key=lambda s: (-SEVERITY_ORDER.get(s.severity, 0), s.id)))
 
@@ -354,7 +370,7 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
             key = (f[pspec["key"]], f.get("subject"))
             c = kb.concept(pspec["concept"], key[0])
             seen = items.get(key)
-            nodes = tuple(sorted({*(seen.nodes if seen else ()), f["id"]}))
+            nodes = tuple(sorted({*seen.nodes, f["id"]})) if seen else (f["id"],)
             items[key] = PlanStep(key[0], c.guidance if c else (), min(date, seen.date)
                                   if seen else date, key[1], nodes)
         order = {f[pspec["key"]]: f.get("order", 99) for f in conclusions(pspec["fact"])}
