@@ -169,7 +169,8 @@ class Assessment:
             "plan": plan,
             **({"repairs": self.repairs()} if "repairs" in out else {}),
             **({"uncounted": self.uncounted()} if "uncounted" in out else {}),
-            "parameters": dict(sorted(self.trace.params.items())),
+            # (serialised with sorted keys, the parameters need no sorted copy)
+            "parameters": dict(sorted(self.trace.params.items())) if copy else self.trace.params,
             "lang": lang,
             "graph": node_link(self.light, copy=copy),
             **stamp(kb, self.case),
