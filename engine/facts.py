@@ -62,13 +62,17 @@ def build_facts(kb: KnowledgeBase, case: Case) -> FactBase:
     """Every input fact of ``case``: from the case, the KB's tables, metrics, parameters."""
     plan = _plan(kb)
     fb = FactBase(params=dict(case.params))
+    facts, by_type = fb.facts, fb.by_type
     for reader in plan.readers:
-        for fact in _from_case(reader, case):
-            fb.add(fact)
+        found = _from_case(reader, case)
+        if found:  # as fb.add would add them, one type at a time
+            for fact in found:
+                facts[fact["id"]] = fact
+            by_type.setdefault(reader.name, []).extend(found)
     # the table rows: the same dicts for every case, added as fb.add would add them
-    fb.facts.update(plan.table_by_id)
+    facts.update(plan.table_by_id)
     for fact_type, rows in plan.table_by_type.items():
-        fb.by_type.setdefault(fact_type, []).extend(rows)
+        by_type.setdefault(fact_type, []).extend(rows)
     fb.static.update(plan.table_static)
     _metrics(plan, fb)
     return fb
