@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from operator import is_
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -22,11 +23,12 @@ from .expr import (
     Ref,
     Test,
     evaluate,
+    fields_of,
     normalize_number,
     params_of,
     refs_of,
 )
-from .facts import PARAMS_ID, Fact, FactBase, params_fact
+from .facts import PARAMS_ID, Fact, FactBase
 from .knowledge import KnowledgeBase, Pattern, Rule
 
 if TYPE_CHECKING:
@@ -111,7 +113,7 @@ class Program:
             names = self.backends["condition params"] = sorted(
                 {n for r in self.kb.rules for p in r.when for c in p.where
                  for n in params_of(c)})
-        return tuple(params.get(n, MISSING) for n in names)
+        return tuple(map(params.get, names, repeat(MISSING)))
 
     def python_rules(self, params: Mapping[str, Any]) -> CompiledRules:
         """The rules compiled into Python for ``params`` (cached: most cases share them;
@@ -135,10 +137,12 @@ class Program:
             hit = self.backends["conclude"] = _Conclusions(self)
         return hit
 
-    def admission(self, params: Mapping[str, Any]) -> Admit:
+    def admission(self, params: Mapping[str, Any],
+                  key: tuple[Any, ...] | None = None) -> Admit:
         """compiled.admission for ``params``: whether a fact can take part in a match
-        (cached per values of the parameters conditions read)."""
-        key = ("admit", self.condition_key(params))
+        (cached per values of the parameters conditions read: ``key``, when the caller
+        has it)."""
+        key = ("admit", self.condition_key(params) if key is None else key)
         hit = self.backends.get(key)
         if hit is None:
             made = self.backends.get("admission")
@@ -147,6 +151,60 @@ class Program:
 
                 made = self.backends["admission"] = Admission(self.kb)
             hit = self._cache(key, made.for_params(params))
+        return hit
+
+    def durable_fields(self) -> dict[str, frozenset[str]]:
+        """Per fact type some pattern matches, the fields durable_rules' conditions read:
+        its patterns' tests and the other patterns' references to it (``@alias.field``),
+        plus ``fact`` and ``id``. A fact goes into a session with these fields alone (what
+        no condition reads cannot change a match; fewer fields are less JSON both ways
+        and less for durable to parse, store and index), and a firing reads the whole
+        facts on this side, by id (see run_durable)."""
+        hit = self.backends.get("durable fields")
+        if hit is None:
+            read: dict[str, set[str]] = {STRATUM: {"level"}}
+            for r in self.kb.rules:
+                types = {p.alias: p.fact for p in r.when if p.alias}
+                for p in r.when:
+                    mine = read.setdefault(p.fact, set())
+                    for c in p.where:
+                        mine.update(fields_of(c))
+                        for ref in refs_of(c):
+                            read.setdefault(types[ref.alias], set()).add(ref.field)
+            hit = self.backends["durable fields"] = {
+                t: frozenset({"fact", "id", *fields}) for t, fields in read.items()}
+        return hit
+
+    def durable_params(self, params: Mapping[str, Any],
+                       key: tuple[Any, ...] | None = None) -> Fact:
+        """The parameters fact a durable session gets: the parameters rule conditions read
+        (what else it holds no condition can see; it is in every firing's message), for
+        the values ``key`` (:meth:`condition_key`) gives, made once per such values."""
+        key = self.condition_key(params) if key is None else key
+        hit = self.backends.get(("durable params", key))
+        if hit is None:
+            names = self.backends["condition params"]
+            hit = self._cache(("durable params", key), {
+                "fact": PARAMS_ID, "id": PARAMS_ID,
+                **{n: v for n, v in zip(names, key, strict=True) if v is not MISSING}})
+        return hit
+
+    def durable_controls(self) -> list[Fact]:
+        """The control facts of a durable session, one per level of :meth:`gated_levels`."""
+        hit = self.backends.get("durable controls")
+        if hit is None:
+            hit = self.backends["durable controls"] = [
+                {"fact": STRATUM, "id": f"{STRATUM}:{k}", "level": k}
+                for k in self.gated_levels()]
+        return hit
+
+    def durable_firings(self) -> Mapping[str, tuple[Concluder, tuple[str, ...], str | None]]:
+        """Per durable rule (a rule id, or a variant's name), what its firing calls: the
+        rule's conclusion function, the aliases of its positive patterns in order (what
+        that function takes), and for a variant, the rule's id (made on first use)."""
+        hit = self.backends.get("durable firings")
+        if hit is None:
+            hit = self.backends["durable firings"] = _DurableFirings(self)
         return hit
 
     def gated_levels(self) -> list[int]:
@@ -158,7 +216,8 @@ class Program:
         return hit
 
     def _cache(self, key: Any, value: Any) -> Any:
-        kept = ("durable", "conclude", "condition params", "gated", "demand", "admission")
+        kept = ("durable", "conclude", "condition params", "gated", "demand", "admission",
+                "durable fields", "durable firings", "durable controls", "durable rows")
         if sum(1 for k in self.backends if k not in kept) >= 32:  # many policies: bound it
             for k in [k for k in self.backends if k not in kept]:
                 del self.backends[k]
@@ -178,6 +237,22 @@ class _Conclusions(dict[str, "tuple[Concluder, Concluder]"]):
 
         entry = self[rule_id] = conclusion_functions(
             self.program.kb, self.program.rule(rule_id), self.program.strata[rule_id])
+        return entry
+
+
+class _DurableFirings(dict[str, "tuple[Concluder, tuple[str, ...], str | None]"]):
+    """:meth:`Program.durable_firings`, each entry made on first use."""
+
+    def __init__(self, program: Program) -> None:
+        super().__init__()
+        self.program = program
+
+    def __missing__(self, name: str) -> tuple[Concluder, tuple[str, ...], str | None]:
+        variant_of = self.program.durable_variants.get(name)
+        rule = self.program.rule(variant_of or name)
+        entry = self[name] = (self.program.conclusions()[rule.id][0],
+                              tuple(_alias(p, i) for i, p in enumerate(rule.when)
+                                    if not p.negated), variant_of)
         return entry
 
 
@@ -287,16 +362,18 @@ def on_demand(kb: KnowledgeBase) -> dict[str, tuple[tuple[str, str, str], ...]]:
     return {t: tuple(dict.fromkeys(j)) for t, j in out.items() if t not in refused}
 
 
-def _admitted(program: Program, fb: FactBase) -> tuple[list[Fact], list[Fact]]:
+def _admitted(program: Program, fb: FactBase, key: tuple[Any, ...] | None = None
+              ) -> tuple[list[Fact], list[Fact]]:
     """The input facts worth asserting (Program.admission, given the case's parameters),
     and apart from them the table rows to assert on demand (see :func:`on_demand`); table
-    rows are the same for every case: their answer is kept per parameter values."""
+    rows are the same for every case: their answer is kept per parameter values (``key``,
+    Program.condition_key, when the caller has it)."""
     params = fb.params
-    admit = program.admission(params)
-    key = ("admitted", program.condition_key(params))
-    static = program.backends.get(key)
+    key = program.condition_key(params) if key is None else key
+    admit = program.admission(params, key)
+    static = program.backends.get(("admitted", key))
     if static is None:
-        static = program._cache(key, {})
+        static = program._cache(("admitted", key), {})
     is_static = fb.static.get
     held = program.on_demand
     out: list[Fact] = []
@@ -630,46 +707,69 @@ def run_durable(program: Program, fb: FactBase) -> Trace:
     """Evaluate one case's facts with durable_rules and return the trace of every firing."""
     trace = Trace(facts=dict(fb.facts), firings=[], params=dict(fb.params),
                   support=dict(fb.support))
-    concluding = program.conclusions()
-    admit = program.admission(fb.params)
-
-    variant_of = program.durable_variants
+    key = program.condition_key(fb.params)
+    admit = program.admission(fb.params, key)
+    fields = program.durable_fields()
+    firing = program.durable_firings()
     fired: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+    static = fb.static
+    rows = program.backends.get("durable rows")
+    if rows is None:
+        rows = program.backends["durable rows"] = {}
 
-    def dispatch(rule_id: str, matched: Mapping[str, Fact]) -> list[Fact]:
-        if rule_id in variant_of:
+    def slim(f: Fact) -> Fact:
+        """A KB table row with the fields conditions read (Program.durable_fields), made
+        once per program; a case's own facts go in whole (copying them cost more than
+        the smaller session saved)."""
+        keep = fields.get(f["fact"])
+        if keep is None:
+            return f
+        if f["id"] in static:
+            hit = rows.get(f["id"])
+            if hit is None or hit[0] is not f:
+                hit = rows[f["id"]] = (f, {k: v for k, v in f.items() if k in keep})
+            return hit[1]
+        return f
+
+    def dispatch(name: str, matched: Mapping[str, Fact]) -> Sequence[Fact]:
+        conclude, aliases, variant_of = firing[name]
+        if variant_of is not None:
             # a rule compiled into several durable rules (_alternatives): the facts that
             # satisfy more than one of them fire it once, as they do the rule
-            rule_id = variant_of[rule_id]
-            once = (rule_id, tuple(sorted((a, f["id"]) for a, f in matched.items())))
+            once = (variant_of, tuple(sorted((a, f["id"]) for a, f in matched.items())))
             if once in fired:
-                return []
+                return ()
             fired.add(once)
-        # the matched facts carry durable's "sid", which no conclusion reads
-        fact = concluding[rule_id][1](trace, matched)
-        if fact is None or not admit(fact):  # no pattern could take it
-            return []
-        # (the adapter asserts a copy with the session id: none leaks into the trace)
-        return [fact, *demand[0].release(fact)]
+        # the whole facts, by the ids durable hands back
+        facts = trace.facts
+        fact = conclude(trace, *[facts[matched[a]["id"]] for a in aliases])
+        # no pattern of its type, or none could take it: it stays out of the session
+        if fact is None or fact["fact"] not in fields or not admit(fact):
+            return ()
+        held = demand[0].release(fact)
+        keep = fields[fact["fact"]]
+        fact = {k: v for k, v in fact.items() if k in keep}
+        return [fact, *map(slim, held)] if held else (fact,)
 
     # Only facts some pattern can match go in (the others could never take part), which
     # also lets them go in one batch; table rows that join other facts follow those facts.
-    base, held = _admitted(program, fb)
+    base, held = _admitted(program, fb, key)
     base.sort(key=lambda f: f["id"])
     if PARAMS_ID in program.consumed:
-        base.insert(0, params_fact(fb.params))
+        base.insert(0, program.durable_params(fb.params, key))
     demand = [_Demand(program, held)]
-    inputs = base + [row for f in base for row in demand[0].release(f)]
+    inputs = [*map(slim, base),
+              *(slim(row) for f in base for row in demand[0].release(f))]
     # Level 0 too: a rule that only negates case facts sits in stratum 0 and waits on it.
     # (only the strata that have such rules: another control fact would match nothing)
-    controls = [{"fact": STRATUM, "id": f"{STRATUM}:{k}", "level": k}
-                for k in program.gated_levels()]
+    controls = program.durable_controls()
     if not program.durable.run(inputs, controls, dispatch):
         # durable judged a fact unmatched that the filter let through: run fact by fact.
         trace.firings.clear()
         fired.clear()
         trace.facts = dict(fb.facts)
         demand[0] = _Demand(program, held)
-        inputs = base + [row for f in base for row in demand[0].release(f)]
+        inputs = [*map(slim, base),
+                  *(slim(row) for f in base for row in demand[0].release(f))]
         program.durable.run(inputs, controls, dispatch, batch=False)
     return trace
