@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import InitVar, dataclass, field
 from functools import cached_property
 from operator import itemgetter
@@ -122,29 +122,54 @@ class Assessment:
         out = kb.outputs
         dconcept = kb.concept(out["decision"]["concept"], self.decision)
 
-        titles = _outputs(kb).titles_in(lang)
+        outputs = _outputs(kb)
 
-        def title(kind: str, key: str) -> str:
-            hit = titles.get((kind, key))
-            if hit is None:
-                c = kb.concept(kind, key)
-                hit = titles[kind, key] = kb.text(c.title, lang) if c else key
-            return hit
+        def titles(kind: str) -> Callable[[str], str]:
+            """The title of a concept of ``kind`` by key, remembered per KB and language."""
+            known = outputs.titles_in(lang, kind)
+
+            def title(key: str) -> str:
+                hit = known.get(key)
+                if hit is None:
+                    c = kb.concept(kind, key)
+                    hit = known[key] = kb.text(c.title, lang) if c else key
+                return hit
+            return title
 
         reason = self.reason_rule
         reason_rule = kb.rule(reason) if reason else None
         plan: dict[str, Any] | None = None
+        # each entry built in its keys' order, an optional key set where it belongs
         if self.plan is not None:
-            plan = {
-                "notify_on": _iso(self.plan.notify_on),
-                "end_on": _iso(self.plan.end_on),
-                "steps": [
-                    {"id": s.id, "guidance": list(s.guidance), "date": s.date.isoformat(),
-                     **({"subject": s.subject} if s.subject else {}),
-                     "title": title(out["plan_steps"]["concept"], s.id)}
-                    for s in self.plan.steps
-                ],
-            }
+            title = titles(out["plan_steps"]["concept"])
+            steps = []
+            for p in self.plan.steps:
+                entry = {"id": p.id, "guidance": list(p.guidance), "date": p.date.isoformat()}
+                if p.subject:
+                    entry["subject"] = p.subject
+                entry["title"] = title(p.id)
+                steps.append(entry)
+            plan = {"notify_on": _iso(self.plan.notify_on), "end_on": _iso(self.plan.end_on),
+                    "steps": steps}
+        title = titles(out["findings"][0]["concept"])
+        signals = []
+        for f in self.signals:
+            entry = {"id": f.id, "guidance": list(f.guidance), "severity": f.severity}
+            if f.status:
+                entry["status"] = f.status
+            entry["evidence"] = list(f.evidence)
+            entry["title"] = title(f.id)
+            signals.append(entry)
+        title = titles(out["steps"]["concept"])
+        next_steps = []
+        for n in self.next_steps:
+            entry = {"id": n.id, "guidance": list(n.guidance)}
+            if n.signals:
+                entry["signals"] = list(n.signals)
+            if n.status:
+                entry["status"] = n.status
+            entry["title"] = title(n.id)
+            next_steps.append(entry)
         return {
             out["subject"]["key"]: self.client,
             "as_of": self.case.as_of.isoformat(),
@@ -153,23 +178,13 @@ class Assessment:
             "reason": None if reason_rule is None else {
                 "rule": reason_rule.id, "guidance": list(reason_rule.guidance),
                 "text": kb.text(reason_rule.title, lang)},
-            "signals": [
-                {"id": s.id, "guidance": list(s.guidance), "severity": s.severity,
-                 **({"status": s.status} if s.status else {}),
-                 "evidence": list(s.evidence), "title": title(out["findings"][0]["concept"], s.id)}
-                for s in self.signals
-            ],
-            "next_steps": [
-                {"id": s.id, "guidance": list(s.guidance),
-                 **({"signals": list(s.signals)} if s.signals else {}),
-                 **({"status": s.status} if s.status else {}),
-                 "title": title(out["steps"]["concept"], s.id)}
-                for s in self.next_steps
-            ],
+            "signals": signals,
+            "next_steps": next_steps,
             "plan": plan,
             **({"repairs": self.repairs()} if "repairs" in out else {}),
             **({"uncounted": self.uncounted()} if "uncounted" in out else {}),
-            "parameters": dict(sorted(self.trace.params.items())),
+            # (serialised with sorted keys, the parameters need no sorted copy)
+            "parameters": dict(sorted(self.trace.params.items())) if copy else self.trace.params,
             "lang": lang,
             "graph": node_link(self.light, copy=copy),
             **stamp(kb, self.case),
@@ -223,10 +238,10 @@ _FACT_ID = itemgetter("id")
 
 class _Outputs:
     """What results read of a KB's ``outputs``, prepared once per KB (a KB is immutable
-    once loaded): the fact types they read, and the concept titles per language by
-    (kind, key), filled as results ask for them."""
+    once loaded): the fact types they read, and the concept titles per language and
+    kind by key, filled as results ask for them."""
 
-    __slots__ = ("titles", "types")
+    __slots__ = ("derived", "titles", "types")
 
     def __init__(self, kb: KnowledgeBase) -> None:
         out = kb.outputs
@@ -234,12 +249,16 @@ class _Outputs:
                  out["plan_steps"], *out.get("repairs", ()),
                  *([out["uncounted"]] if out.get("uncounted") else [])]
         self.types = tuple(dict.fromkeys(s["fact"] for s in specs))
-        self.titles: dict[str, dict[tuple[str, str], str]] = {}
+        # every type read is concluded by rules (none comes from the case or a table)
+        self.derived = all((ft := kb.fact_types.get(t)) is not None and ft.derived
+                           and not ft.table for t in self.types)
+        self.titles: dict[tuple[str, str], dict[str, str]] = {}
 
-    def titles_in(self, lang: str) -> dict[tuple[str, str], str]:
-        found = self.titles.get(lang)
+    def titles_in(self, lang: str, kind: str) -> dict[str, str]:
+        """The titles in ``lang`` of the concepts of ``kind`` found so far, by key."""
+        found = self.titles.get((lang, kind))
         if found is None:
-            found = self.titles[lang] = {}
+            found = self.titles[lang, kind] = {}
         return found
 
 
@@ -257,17 +276,30 @@ def _outputs(kb: KnowledgeBase) -> _Outputs:
 class _Conclusions:
     """``trace.conclusions`` as a callable, from the trace's facts grouped by type once
     (a result reads a dozen types: one pass over the facts instead of one per type), for
-    the types the KB's ``outputs`` read; each type's list sorted on first use."""
+    the types the KB's ``outputs`` read; each type's list sorted on first use.
+
+    When every type read is a derived one, only the nodes of the decision graph ``light``
+    are looked at: a derived fact enters a trace only as the conclusion of a firing, and
+    every conclusion is a node (the case's facts and the table rows are skipped)."""
 
     __slots__ = ("groups", "sorted")
 
-    def __init__(self, trace: Trace, kb: KnowledgeBase) -> None:
-        groups: dict[str, list[dict[str, Any]]] = {t: [] for t in _outputs(kb).types}
+    def __init__(self, trace: Trace, kb: KnowledgeBase, light: LightGraph | None = None
+                 ) -> None:
+        outputs = _outputs(kb)
+        groups: dict[str, list[dict[str, Any]]] = {t: [] for t in outputs.types}
         get = groups.get
-        for f in trace.facts.values():
-            found = get(f["fact"])
-            if found is not None:
-                found.append(f)
+        facts = trace.facts
+        if light is not None and outputs.derived:
+            for nid, node in light.nodes.items():
+                found = get(node.get("fact", ""))  # a bare node (no fact) is no conclusion
+                if found is not None:
+                    found.append(facts[nid])
+        else:
+            for f in facts.values():
+                found = get(f["fact"])
+                if found is not None:
+                    found.append(f)
         self.groups = groups
         self.sorted: dict[str, list[dict[str, Any]]] = {}
 
@@ -287,7 +319,7 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
     kb = program.kb
     out = kb.outputs
     g = light_graph(kb, trace)
-    conclusions = _Conclusions(trace, kb)
+    conclusions = _Conclusions(trace, kb, g)
 
     dec = out["decision"]
     decided = conclusions(dec["fact"])
@@ -309,9 +341,9 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
             if prev is not None:
                 sev = max(prev.severity, sev, key=lambda s: SEVERITY_ORDER.get(s, 0))
                 evidence = tuple(sorted(set(prev.evidence) | set(evidence)))
-            findings[key] = Finding(key, sev, concept.guidance if concept else (),
-                                    evidence, tuple(sorted({*(prev.nodes if prev else ()),
-                                                            f["id"]})), spec.get("status"))
+            findings[key] = Finding(key, sev, concept.guidance if concept else (), evidence,
+                                    tuple(sorted({*prev.nodes, f["id"]})) if prev else
+                                    (f["id"],), spec.get("status"))
     signals = tuple(sorted(findings.values(),
                            key=lambda s: (-SEVERITY_ORDER.get(s.severity, 0), s.id)))
 
@@ -354,7 +386,7 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
             key = (f[pspec["key"]], f.get("subject"))
             c = kb.concept(pspec["concept"], key[0])
             seen = items.get(key)
-            nodes = tuple(sorted({*(seen.nodes if seen else ()), f["id"]}))
+            nodes = tuple(sorted({*seen.nodes, f["id"]})) if seen else (f["id"],)
             items[key] = PlanStep(key[0], c.guidance if c else (), min(date, seen.date)
                                   if seen else date, key[1], nodes)
         order = {f[pspec["key"]]: f.get("order", 99) for f in conclusions(pspec["fact"])}

@@ -4,6 +4,7 @@ table rows and the parameters. Domain-free: the KB's vocabulary says what to rea
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,9 @@ from .expr import (
     AnyOf,
     Cond,
     Const,
+    Expr,
     FactTest,
+    Param,
     Ref,
     Resolver,
     Test,
@@ -59,13 +62,17 @@ def build_facts(kb: KnowledgeBase, case: Case) -> FactBase:
     """Every input fact of ``case``: from the case, the KB's tables, metrics, parameters."""
     plan = _plan(kb)
     fb = FactBase(params=dict(case.params))
+    facts, by_type = fb.facts, fb.by_type
     for reader in plan.readers:
-        for fact in _from_case(reader, case):
-            fb.add(fact)
+        found = _from_case(reader, case)
+        if found:  # as fb.add would add them, one type at a time
+            for fact in found:
+                facts[fact["id"]] = fact
+            by_type.setdefault(reader.name, []).extend(found)
     # the table rows: the same dicts for every case, added as fb.add would add them
-    fb.facts.update(plan.table_by_id)
+    facts.update(plan.table_by_id)
     for fact_type, rows in plan.table_by_type.items():
-        fb.by_type.setdefault(fact_type, []).extend(rows)
+        by_type.setdefault(fact_type, []).extend(rows)
     fb.static.update(plan.table_static)
     _metrics(plan, fb)
     return fb
@@ -305,9 +312,10 @@ def _compiled_metrics(metrics: tuple[_MetricPlan, ...]
     count, the first and last ages and the support when something matched, else a copy
     of its zero fact. A value metric: its value (:func:`~partways.expr.evaluate`,
     normalised), left out when it is not a number."""
-    env: dict[str, Any] = {"MISSING": MISSING, "_bound": _bound, "_evaluate": evaluate,
-                           "_norm": normalize_number, "_counted": _counted, "_int": int,
-                           "_float": float, "_bool": bool}
+    env: dict[str, Any] = {"MISSING": MISSING, "_bound": _bound, "_norm": normalize_number,
+                           "_counted": _counted, "_int": int, "_float": float, "_bool": bool,
+                           "_str": str, "_sum": sum, "_prod": math.prod, "_min": min,
+                           "_max": max}
     code = ["def measure(fb, params, resolve):",
             "    facts, support, by_type = fb.facts, fb.support, fb.by_type",
             "    single = fb.single",
@@ -321,8 +329,9 @@ def _compiled_metrics(metrics: tuple[_MetricPlan, ...]
             if metric.value is None:
                 code.append("    raise AssertionError('a metric without count or value')")
                 continue
-            env[f"V{i}"], env[f"A{i}"] = metric.value, aliases
-            code += [f"    value = _evaluate(V{i}, params, resolve)",
+            env[f"A{i}"] = aliases
+            value = _expr_source(metric.value, env, f"V{i}", code, "    ")
+            code += [f"    value = {value}",
                      "    if value is not MISSING and not isinstance(value, _bool) and "
                      "isinstance(value, (_int, _float)):",
                      "        value = _norm(value)",
@@ -375,6 +384,53 @@ def _compiled_metrics(metrics: tuple[_MetricPlan, ...]
     exec(compile("\n".join(code), "<partways: metrics>", "exec"), env)
     measure: Callable[[FactBase, dict[str, Any], Resolver], None] = env["measure"]
     return measure
+
+
+def _expr_source(expr: Expr, env: dict[str, Any], name: str, code: list[str], ind: str
+                 ) -> str:
+    """Statements (appended to ``code``) giving ``expr`` the value
+    :func:`~partways.expr.evaluate` gives it, in a metric's generated code: a
+    reference reads the single fact of its alias then (as ``resolve`` does), every operand
+    of an operator is evaluated before it is checked. Returns the name holding the value;
+    constants go into ``env`` under names that start with ``name``."""
+    if isinstance(expr, Const):
+        env[name] = expr.value
+        return name
+    if isinstance(expr, Param):
+        env[f"{name}p"] = expr.name
+        code.append(f"{ind}{name} = params.get({name}p, MISSING)")
+        return name
+    if isinstance(expr, Ref):
+        env[f"{name}a"], env[f"{name}f"] = expr.alias, expr.field
+        code += [f"{ind}{name} = by_type.get({name}a)",
+                 f"{ind}{name} = {name}[0].get({name}f, MISSING) "
+                 f"if {name} is not None and len({name}) == 1 else MISSING"]
+        return name
+    if expr.op == "coalesce":
+        inner = ind
+        for j, arg in enumerate(expr.args):
+            got = _expr_source(arg, env, f"{name}_{j}", code, inner)
+            code += [f"{inner}{name} = {got}", f"{inner}if {name} is MISSING or {name} is None:"]
+            inner += "    "
+        code.append(f"{inner}{name} = MISSING")
+        return name
+    args = [_expr_source(arg, env, f"{name}_{j}", code, ind) for j, arg in enumerate(expr.args)]
+    bad = " or ".join(f"{a} is MISSING or {a} is None or isinstance({a}, (_str, _bool))"
+                      for a in args)
+    code += [f"{ind}if {bad}:", f"{ind}    {name} = MISSING"]
+    listed = ", ".join(args)
+    if expr.op == "neg":
+        code.append(f"{ind}else:\n{ind}    {name} = -{args[0]}")
+    elif expr.op in ("add", "mul", "min", "max"):
+        fn = {"add": "_sum", "mul": "_prod", "min": "_min", "max": "_max"}[expr.op]
+        code.append(f"{ind}else:\n{ind}    {name} = {fn}(({listed},))")
+    elif expr.op == "sub":
+        code.append(f"{ind}else:\n{ind}    {name} = {' - '.join(args)}")
+    else:  # div: undefined when a divisor is 0
+        zero = " or ".join(f"{a} == 0" for a in args[1:]) or "False"
+        code += [f"{ind}elif {zero}:", f"{ind}    {name} = MISSING",
+                 f"{ind}else:\n{ind}    {name} = {' / '.join(args)}"]
+    return name
 
 
 def _counted(base: Fact, matched: list[Fact], support: dict[str, tuple[str, ...]]) -> Fact:
