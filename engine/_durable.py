@@ -25,7 +25,7 @@ from ._json import dumps_compact, loads
 from .errors import InferenceError
 
 Fact = dict[str, Any]
-Dispatch = Callable[[str, Mapping[str, Fact]], Sequence[Fact]]
+Action = Callable[..., Sequence[Fact]]
 
 _NOT_HANDLED, _OBSERVED, _DEFERRED = 1, 2, 3  # durable's result codes (durable/engine.py)
 _ACCEPTED = (0, _NOT_HANDLED, _DEFERRED)
@@ -85,8 +85,8 @@ class DurableProgram:
     """A compiled ruleset registered once; :meth:`run` evaluates one case in a fresh session.
 
     ``rules`` maps a rule name to durable's condition list (the ``all`` of a rule).
-    ``dispatch(rule_name, matched)`` is called for every firing with the matched facts by
-    alias and returns the facts to assert in response.
+    A firing of rule ``name`` calls ``actions[name](*args, matched)`` with the matched
+    facts by alias, which returns the facts to assert in response.
     """
 
     def __init__(self, rules: Mapping[str, list[Any]]) -> None:
@@ -105,11 +105,12 @@ class DurableProgram:
         self._handle = self._host.get_ruleset(self.name)._handle
         self._lock = threading.Lock()
 
-    def run(self, inputs: Sequence[Fact], controls: Sequence[Fact], dispatch: Dispatch, *,
+    def run(self, inputs: Sequence[Fact], controls: Sequence[Fact],
+            actions: Mapping[str, Action], args: tuple[Any, ...] = (), *,
             batch: bool = True) -> bool:
-        """Assert ``inputs`` then each control fact in order; every firing goes to ``dispatch``,
-        whose facts are asserted in response (several in one call: durable handles a batch
-        fact by fact, as it does single calls).
+        """Assert ``inputs`` then each control fact in order; every firing of a rule calls
+        its action (see the class), whose facts are asserted in response (several in one
+        call: durable handles a batch fact by fact, as it does single calls).
 
         With ``batch``, ``inputs`` go in one call (much cheaper), which is only safe when
         every one of them matches some condition: if durable reports one unmatched, the
@@ -129,16 +130,16 @@ class DurableProgram:
                     result = _call(_engine.assert_facts, self._handle,
                                    _dumps([_OPEN_FACT, *inputs]))
                     if result[0] == _NOT_HANDLED:  # run its actions idle, then drop it
-                        self._drain(int(result[1]), None)
+                        self._drain(int(result[1]), None, args)
                         return False
                     self._drain(self._checked(result, inputs[0] if inputs else _OPEN_FACT),
-                                dispatch)
+                                actions, args)
                     rest: Sequence[Fact] = controls
                 else:
-                    self._assert(_OPEN_FACT, None)
+                    self._assert(_OPEN_FACT, None, args)
                     rest = (*inputs, *controls)
                 for fact in rest:
-                    self._assert(fact, dispatch)
+                    self._assert(fact, actions, args)
                 return True
             finally:
                 # durable raises a bare Exception when no state was created (nothing matched)
@@ -149,10 +150,11 @@ class DurableProgram:
     # Closure and a Promise per firing and round-trips the session state through JSON,
     # which cost more than the matching itself. Actions here never touch session state.
 
-    def _assert(self, fact: Fact, dispatch: Dispatch | None) -> None:
+    def _assert(self, fact: Fact, actions: Mapping[str, Action] | None,
+                args: tuple[Any, ...]) -> None:
         """Assert one fact and run every action it triggers (unmatched facts are skipped)."""
         result = _call(_engine.assert_fact, self._handle, _dumps(fact))
-        self._drain(self._checked(result, fact), dispatch)
+        self._drain(self._checked(result, fact), actions, args)
 
     def _checked(self, result: Any, fact: Any) -> int | None:
         code = result[0]
@@ -161,9 +163,10 @@ class DurableProgram:
         _check_code(code, fact)
         return int(result[1])
 
-    def _drain(self, state_handle: int | None, dispatch: Dispatch | None) -> None:
-        """Run the session's actions: each firing goes to ``dispatch`` (none: the actions
-        run idle), whose facts are asserted before the next action is taken."""
+    def _drain(self, state_handle: int | None, actions: Mapping[str, Action] | None,
+               args: tuple[Any, ...]) -> None:
+        """Run the session's actions (``None``: run them idle); the facts each returns are
+        asserted before the next action is taken."""
         if not state_handle:
             return
         engine, handle = _engine, self._handle
@@ -173,9 +176,9 @@ class DurableProgram:
         message = started[1]
         while message:
             ((rule_name, matched),) = loads(message).items()
-            if dispatch is not None and rule_name != _OPEN:
+            if actions is not None and rule_name != _OPEN:
                 try:
-                    facts = dispatch(rule_name, matched)
+                    facts = actions[rule_name](*args, matched)
                     if facts:
                         # several: one call, which durable handles fact by fact
                         result = (engine.assert_fact(handle, _dumps(facts[0]))

@@ -6,7 +6,7 @@ import hashlib
 import itertools
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import is_
@@ -189,6 +189,17 @@ class Program:
                 **{n: v for n, v in zip(names, key, strict=True) if v is not MISSING}})
         return hit
 
+    def always_admitted(self) -> frozenset[str]:
+        """The fact types of which admission takes every fact: some pattern of the type
+        tests nothing of the fact alone (each of its conditions compares with another
+        pattern's field), so the compiled admission has nothing to refuse it on."""
+        hit = self.backends.get("always admitted")
+        if hit is None:
+            hit = self.backends["always admitted"] = frozenset(
+                p.fact for r in self.kb.rules for p in r.when
+                if all(refs_of(c) for c in p.where))
+        return hit
+
     def durable_controls(self) -> list[Fact]:
         """The control facts of a durable session, one per level of :meth:`gated_levels`."""
         hit = self.backends.get("durable controls")
@@ -198,10 +209,9 @@ class Program:
                 for k in self.gated_levels()]
         return hit
 
-    def durable_firings(self) -> Mapping[str, tuple[Concluder, tuple[str, ...], str | None]]:
-        """Per durable rule (a rule id, or a variant's name), what its firing calls: the
-        rule's conclusion function, the aliases of its positive patterns in order (what
-        that function takes), and for a variant, the rule's id (made on first use)."""
+    def durable_firings(self) -> Mapping[str, Callable[..., Sequence[Fact]]]:
+        """Per durable rule (a rule id, or a variant's name), its firing as generated
+        Python (see _durable_firing; made on first use)."""
         hit = self.backends.get("durable firings")
         if hit is None:
             hit = self.backends["durable firings"] = _DurableFirings(self)
@@ -217,7 +227,8 @@ class Program:
 
     def _cache(self, key: Any, value: Any) -> Any:
         kept = ("durable", "conclude", "condition params", "gated", "demand", "admission",
-                "durable fields", "durable firings", "durable controls", "durable rows")
+                "durable fields", "durable firings", "durable controls", "durable rows",
+                "always admitted")
         if sum(1 for k in self.backends if k not in kept) >= 32:  # many policies: bound it
             for k in [k for k in self.backends if k not in kept]:
                 del self.backends[k]
@@ -240,20 +251,57 @@ class _Conclusions(dict[str, "tuple[Concluder, Concluder]"]):
         return entry
 
 
-class _DurableFirings(dict[str, "tuple[Concluder, tuple[str, ...], str | None]"]):
-    """:meth:`Program.durable_firings`, each entry made on first use."""
+class _DurableFirings(dict[str, "Callable[..., Sequence[Fact]]"]):
+    """:meth:`Program.durable_firings`, each made on first use."""
 
     def __init__(self, program: Program) -> None:
         super().__init__()
         self.program = program
 
-    def __missing__(self, name: str) -> tuple[Concluder, tuple[str, ...], str | None]:
-        variant_of = self.program.durable_variants.get(name)
-        rule = self.program.rule(variant_of or name)
-        entry = self[name] = (self.program.conclusions()[rule.id][0],
-                              tuple(_alias(p, i) for i, p in enumerate(rule.when)
-                                    if not p.negated), variant_of)
-        return entry
+    def __missing__(self, name: str) -> Callable[..., Sequence[Fact]]:
+        made = self[name] = _durable_firing(self.program, name)
+        return made
+
+
+def _durable_firing(program: Program, name: str) -> Callable[..., Sequence[Fact]]:
+    """``fire(trace, admit, release, slim, fired, matched)`` for durable rule ``name``
+    (see run_durable), as generated Python: the rule's conclusion function called on the
+    whole facts of its positive patterns (looked up in the trace by the ids in
+    ``matched``), and the facts to assert in response: none when no pattern takes the
+    conclusion's type or when ``admit`` refuses it (not asked when a pattern of that type
+    tests nothing of the fact alone), else the conclusion with the fields conditions read,
+    and the table rows it releases. A variant of a rule (see _alternatives) fires once
+    per set of matched facts (``fired``)."""
+    variant_of = program.durable_variants.get(name)
+    rule = program.rule(variant_of or name)
+    aliases = [_alias(p, i) for i, p in enumerate(rule.when) if not p.negated]
+    keep = program.durable_fields().get(rule.then_fact)
+    ns: dict[str, Any] = {"conclude": program.conclusions()[rule.id][0],
+                          "rule_id": rule.id, "sorted": sorted, "tuple": tuple}
+    args = ", ".join(f"facts[matched[{a!r}]['id']]" for a in aliases)
+    lines = ["def fire(trace, admit, release, slim, fired, matched):"]
+    if variant_of is not None:  # the facts that satisfy several variants fire the rule once
+        lines += ["    once = (rule_id, tuple(sorted((a, f['id']) for a, f in matched.items())))",
+                  "    if once in fired:", "        return ()", "    fired.add(once)"]
+    lines += ["    facts = trace.facts", f"    fact = conclude(trace{', ' if args else ''}{args})"]
+    if keep is None:  # no pattern matches its type: it never goes into the session
+        lines += ["    return ()"]
+    else:
+        if rule.then_fact not in program.always_admitted():
+            lines += ["    if fact is None or not admit(fact):", "        return ()"]
+        else:
+            lines += ["    if fact is None:", "        return ()"]
+        ns["keep"] = tuple(sorted(keep))
+        lines += ["    out = {k: fact[k] for k in keep if k in fact}"]
+        if any(rule.then_fact == by for joins in program.on_demand.values()
+               for by, _, _ in joins):
+            lines += ["    rows = release(fact)",
+                      "    return [out, *map(slim, rows)] if rows else (out,)"]
+        else:
+            lines += ["    return (out,)"]
+    exec(compile("\n".join(lines), f"<partways: durable firing {name}>", "exec"), ns)
+    fire: Callable[..., Sequence[Fact]] = ns["fire"]
+    return fire
 
 
 def stratify(rules: Sequence[Rule]) -> dict[str, int]:
@@ -710,7 +758,6 @@ def run_durable(program: Program, fb: FactBase) -> Trace:
     key = program.condition_key(fb.params)
     admit = program.admission(fb.params, key)
     fields = program.durable_fields()
-    firing = program.durable_firings()
     fired: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
     static = fb.static
     rows = program.backends.get("durable rows")
@@ -731,45 +778,26 @@ def run_durable(program: Program, fb: FactBase) -> Trace:
             return hit[1]
         return f
 
-    def dispatch(name: str, matched: Mapping[str, Fact]) -> Sequence[Fact]:
-        conclude, aliases, variant_of = firing[name]
-        if variant_of is not None:
-            # a rule compiled into several durable rules (_alternatives): the facts that
-            # satisfy more than one of them fire it once, as they do the rule
-            once = (variant_of, tuple(sorted((a, f["id"]) for a, f in matched.items())))
-            if once in fired:
-                return ()
-            fired.add(once)
-        # the whole facts, by the ids durable hands back
-        facts = trace.facts
-        fact = conclude(trace, *[facts[matched[a]["id"]] for a in aliases])
-        # no pattern of its type, or none could take it: it stays out of the session
-        if fact is None or fact["fact"] not in fields or not admit(fact):
-            return ()
-        held = demand[0].release(fact)
-        keep = fields[fact["fact"]]
-        fact = {k: v for k, v in fact.items() if k in keep}
-        return [fact, *map(slim, held)] if held else (fact,)
-
     # Only facts some pattern can match go in (the others could never take part), which
     # also lets them go in one batch; table rows that join other facts follow those facts.
     base, held = _admitted(program, fb, key)
     base.sort(key=lambda f: f["id"])
     if PARAMS_ID in program.consumed:
         base.insert(0, program.durable_params(fb.params, key))
-    demand = [_Demand(program, held)]
-    inputs = [*map(slim, base),
-              *(slim(row) for f in base for row in demand[0].release(f))]
+    demand = _Demand(program, held)
+    inputs = [*map(slim, base), *(slim(row) for f in base for row in demand.release(f))]
     # Level 0 too: a rule that only negates case facts sits in stratum 0 and waits on it.
     # (only the strata that have such rules: another control fact would match nothing)
     controls = program.durable_controls()
-    if not program.durable.run(inputs, controls, dispatch):
+    firings = program.durable_firings()
+    if not program.durable.run(inputs, controls, firings,
+                               (trace, admit, demand.release, slim, fired)):
         # durable judged a fact unmatched that the filter let through: run fact by fact.
         trace.firings.clear()
         fired.clear()
         trace.facts = dict(fb.facts)
-        demand[0] = _Demand(program, held)
-        inputs = [*map(slim, base),
-                  *(slim(row) for f in base for row in demand[0].release(f))]
-        program.durable.run(inputs, controls, dispatch, batch=False)
+        demand = _Demand(program, held)
+        inputs = [*map(slim, base), *(slim(row) for f in base for row in demand.release(f))]
+        program.durable.run(inputs, controls, firings,
+                            (trace, admit, demand.release, slim, fired), batch=False)
     return trace
