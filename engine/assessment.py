@@ -195,9 +195,13 @@ class Assessment:
         per concluded fact of each listed type, with its ``node`` id in the graph."""
         rows = []
         for spec in self.kb.outputs.get("repairs", ()):
-            for f in self._conclusions(spec["fact"]):
-                rows.append({"kind": spec["fact"], "node": f["id"],
-                             **{k: f[k] for k in spec["fields"] if k in f}})
+            kind, fields = spec["fact"], spec["fields"]
+            for f in self._conclusions(kind):
+                row = {"kind": kind, "node": f["id"]}
+                for k in fields:
+                    if k in f:
+                        row[k] = f[k]
+                rows.append(row)
         return sorted(rows, key=lambda r: (str(r.get("signal", "")), r["kind"], r["node"]))
 
     def uncounted(self) -> list[dict[str, Any]]:
