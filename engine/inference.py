@@ -180,15 +180,19 @@ class Program:
                        key: tuple[Any, ...] | None = None) -> Fact:
         """The parameters fact a durable session gets: the parameters rule conditions read
         (what else it holds no condition can see; it is in every firing's message), for
-        the values ``key`` (:meth:`condition_key`) gives, made once per such values."""
+        the values ``key`` (:meth:`condition_key`) gives: the last one made is kept (most
+        cases share their values; kept apart from the per-key entries of :meth:`_cache`,
+        which a what-if over many parameter sets fills)."""
         key = self.condition_key(params) if key is None else key
-        hit = self.backends.get(("durable params", key))
-        if hit is None:
-            names = self.backends["condition params"]
-            hit = self._cache(("durable params", key), {
-                "fact": PARAMS_ID, "id": PARAMS_ID,
-                **{n: v for n, v in zip(names, key, strict=True) if v is not MISSING}})
-        return hit
+        last = self.backends.get("durable params")
+        if last is not None and last[0] == key:
+            fact: Fact = last[1]
+            return fact
+        names = self.backends["condition params"]
+        fact = {"fact": PARAMS_ID, "id": PARAMS_ID,
+                **{n: v for n, v in zip(names, key, strict=True) if v is not MISSING}}
+        self.backends["durable params"] = (key, fact)
+        return fact
 
     def durable_rows(self, fb: FactBase) -> dict[str, tuple[Fact, Fact]]:
         """The KB table rows as a durable session gets them, by id: (the row, a copy with
@@ -228,10 +232,10 @@ class Program:
 
     def durable_firings(self) -> Mapping[str, Callable[..., Sequence[Fact]]]:
         """Per durable rule (a rule id, or a variant's name), its firing as generated
-        Python (see _durable_firing; made on first use)."""
+        Python (see _durable_firings)."""
         hit = self.backends.get("durable firings")
         if hit is None:
-            hit = self.backends["durable firings"] = _DurableFirings(self)
+            hit = self.backends["durable firings"] = _durable_firings(self)
         return hit
 
     def gated_levels(self) -> list[int]:
@@ -245,7 +249,7 @@ class Program:
     def _cache(self, key: Any, value: Any) -> Any:
         kept = ("durable", "conclude", "condition params", "gated", "demand", "admission",
                 "durable fields", "durable firings", "durable controls", "durable rows",
-                "always admitted")
+                "always admitted", "durable params")
         if sum(1 for k in self.backends if k not in kept) >= 32:  # many policies: bound it
             for k in [k for k in self.backends if k not in kept]:
                 del self.backends[k]
@@ -268,57 +272,48 @@ class _Conclusions(dict[str, "tuple[Concluder, Concluder]"]):
         return entry
 
 
-class _DurableFirings(dict[str, "Callable[..., Sequence[Fact]]"]):
-    """:meth:`Program.durable_firings`, each made on first use."""
+def _durable_firings(program: Program) -> dict[str, Callable[..., Sequence[Fact]]]:
+    """Per durable rule (a rule id, or a variant's name), ``fire(trace, admit, release,
+    slim, fired, matched)`` (see run_durable), as generated Python, one source for the
+    program compiled once (its code kept on disk as the rules' is): the rule's conclusion
+    function (made on the rule's first firing) called on the whole facts of its positive
+    patterns, looked up in the trace by the ids in ``matched``; and the facts to assert in
+    response: none when no pattern takes the conclusion's type or when ``admit`` refuses
+    it (not asked when a pattern of that type tests nothing of the fact alone), else the
+    conclusion with the fields conditions read, and the table rows it releases. A variant
+    of a rule (see _alternatives) fires once per set of matched facts (``fired``)."""
+    fields = program.durable_fields()
+    always = program.always_admitted()
+    joining = {by for joins in program.on_demand.values() for by, _, _ in joins}
+    source: list[str] = []
+    names: dict[str, str] = {}
+    for i, name in enumerate(program.durable_rules):
+        variant_of = program.durable_variants.get(name)
+        rule = program.rule(variant_of or name)
+        args = "".join(f", facts[matched[{_alias(p, k)!r}]['id']]"
+                       for k, p in enumerate(rule.when) if not p.negated)
+        names[name] = f"fire_{i}"
+        source.append(f"def fire_{i}(trace, admit, release, slim, fired, matched):")
+        if variant_of is not None:  # the facts satisfying several variants fire it once
+            source += [f"    once = ({rule.id!r}, tuple(sorted((a, f['id']) for a, f in "
+                       "matched.items())))",
+                       "    if once in fired:", "        return ()", "    fired.add(once)"]
+        source += ["    facts = trace.facts", f"    fact = C[{rule.id!r}][0](trace{args})"]
+        keep = fields.get(rule.then_fact)
+        if keep is None:  # no pattern matches its type: it never goes into the session
+            source += ["    return ()", ""]
+            continue
+        source += ["    if fact is None:" if rule.then_fact in always else
+                   "    if fact is None or not admit(fact):", "        return ()",
+                   f"    out = {{k: fact[k] for k in {tuple(sorted(keep))!r} if k in fact}}"]
+        source += ["    rows = release(fact)",
+                   "    return [out, *map(slim, rows)] if rows else (out,)", ""] \
+            if rule.then_fact in joining else ["    return (out,)", ""]
+    from ._kbcache import compiled_code
 
-    def __init__(self, program: Program) -> None:
-        super().__init__()
-        self.program = program
-
-    def __missing__(self, name: str) -> Callable[..., Sequence[Fact]]:
-        made = self[name] = _durable_firing(self.program, name)
-        return made
-
-
-def _durable_firing(program: Program, name: str) -> Callable[..., Sequence[Fact]]:
-    """``fire(trace, admit, release, slim, fired, matched)`` for durable rule ``name``
-    (see run_durable), as generated Python: the rule's conclusion function called on the
-    whole facts of its positive patterns (looked up in the trace by the ids in
-    ``matched``), and the facts to assert in response: none when no pattern takes the
-    conclusion's type or when ``admit`` refuses it (not asked when a pattern of that type
-    tests nothing of the fact alone), else the conclusion with the fields conditions read,
-    and the table rows it releases. A variant of a rule (see _alternatives) fires once
-    per set of matched facts (``fired``)."""
-    variant_of = program.durable_variants.get(name)
-    rule = program.rule(variant_of or name)
-    aliases = [_alias(p, i) for i, p in enumerate(rule.when) if not p.negated]
-    keep = program.durable_fields().get(rule.then_fact)
-    ns: dict[str, Any] = {"conclude": program.conclusions()[rule.id][0],
-                          "rule_id": rule.id, "sorted": sorted, "tuple": tuple}
-    args = ", ".join(f"facts[matched[{a!r}]['id']]" for a in aliases)
-    lines = ["def fire(trace, admit, release, slim, fired, matched):"]
-    if variant_of is not None:  # the facts that satisfy several variants fire the rule once
-        lines += ["    once = (rule_id, tuple(sorted((a, f['id']) for a, f in matched.items())))",
-                  "    if once in fired:", "        return ()", "    fired.add(once)"]
-    lines += ["    facts = trace.facts", f"    fact = conclude(trace{', ' if args else ''}{args})"]
-    if keep is None:  # no pattern matches its type: it never goes into the session
-        lines += ["    return ()"]
-    else:
-        if rule.then_fact not in program.always_admitted():
-            lines += ["    if fact is None or not admit(fact):", "        return ()"]
-        else:
-            lines += ["    if fact is None:", "        return ()"]
-        ns["keep"] = tuple(sorted(keep))
-        lines += ["    out = {k: fact[k] for k in keep if k in fact}"]
-        if any(rule.then_fact == by for joins in program.on_demand.values()
-               for by, _, _ in joins):
-            lines += ["    rows = release(fact)",
-                      "    return [out, *map(slim, rows)] if rows else (out,)"]
-        else:
-            lines += ["    return (out,)"]
-    exec(compile("\n".join(lines), f"<partways: durable firing {name}>", "exec"), ns)
-    fire: Callable[..., Sequence[Fact]] = ns["fire"]
-    return fire
+    ns: dict[str, Any] = {"C": program.conclusions(), "sorted": sorted, "tuple": tuple}
+    exec(compiled_code("\n".join(source), "<partways: durable firings>"), ns)
+    return {name: ns[fn] for name, fn in names.items()}
 
 
 def stratify(rules: Sequence[Rule]) -> dict[str, int]:
