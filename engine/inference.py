@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
-from operator import is_
+from operator import is_, itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import InferenceError, KBError, PartwaysError
@@ -39,6 +39,7 @@ STRATUM = "$stratum"
 _PARAMS_ALIAS = "params__"
 _GATE_ALIAS = "gate__"
 _DURABLE_ARITH = {"add": "$add", "sub": "$sub", "mul": "$mul", "div": "$div"}
+_BY_ID = itemgetter("id")
 _VARIANT = "#"  # a rule id never holds it: "rule.id#2" names a durable variant of a rule
 _MAX_VARIANTS = 64
 
@@ -187,6 +188,22 @@ class Program:
             hit = self._cache(("durable params", key), {
                 "fact": PARAMS_ID, "id": PARAMS_ID,
                 **{n: v for n, v in zip(names, key, strict=True) if v is not MISSING}})
+        return hit
+
+    def durable_rows(self, fb: FactBase) -> dict[str, tuple[Fact, Fact]]:
+        """The KB table rows as a durable session gets them, by id: (the row, a copy with
+        the fields conditions read, see :meth:`durable_fields`), made once from ``fb``'s
+        rows (the same dicts in every case's facts; a row that is not the one kept here
+        goes in whole, which matches the same)."""
+        hit = self.backends.get("durable rows")
+        if hit is None:
+            fields = self.durable_fields()
+            hit = self.backends["durable rows"] = {}
+            for i in fb.static:
+                f = fb.facts.get(i)
+                if f is not None and f["fact"] in fields:
+                    keep = fields[f["fact"]]
+                    hit[i] = (f, {k: v for k, v in f.items() if k in keep})
         return hit
 
     def always_admitted(self) -> frozenset[str]:
@@ -419,21 +436,24 @@ def _admitted(program: Program, fb: FactBase, key: tuple[Any, ...] | None = None
     params = fb.params
     key = program.condition_key(params) if key is None else key
     admit = program.admission(params, key)
-    static = program.backends.get(("admitted", key))
-    if static is None:
-        static = program._cache(("admitted", key), {})
+    kept = program.backends.get(("admitted", key))  # row id -> 0 left out, 1 in, 2 held
+    if kept is None:
+        kept = program._cache(("admitted", key), {})
     is_static = fb.static.get
     held = program.on_demand
+    types = program.durable_fields()  # no pattern matches another type: admit says no
     out: list[Fact] = []
     later: list[Fact] = []
     for f in fb.facts.values():
         if is_static(f["id"]):
-            keep = static.get(f["id"])
-            if keep is None:
-                keep = static[f["id"]] = admit(f)
-            if keep:
-                (later if f["fact"] in held else out).append(f)
-        elif admit(f):
+            k = kept.get(f["id"])
+            if k is None:
+                k = kept[f["id"]] = (2 if f["fact"] in held else 1) if admit(f) else 0
+            if k == 1:
+                out.append(f)
+            elif k:
+                later.append(f)
+        elif f["fact"] in types and admit(f):
             out.append(f)
     return out, later
 
@@ -757,35 +777,24 @@ def run_durable(program: Program, fb: FactBase) -> Trace:
                   support=dict(fb.support))
     key = program.condition_key(fb.params)
     admit = program.admission(fb.params, key)
-    fields = program.durable_fields()
     fired: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
-    static = fb.static
-    rows = program.backends.get("durable rows")
-    if rows is None:
-        rows = program.backends["durable rows"] = {}
+    get = program.durable_rows(fb).get
 
     def slim(f: Fact) -> Fact:
-        """A KB table row with the fields conditions read (Program.durable_fields), made
-        once per program; a case's own facts go in whole (copying them cost more than
-        the smaller session saved)."""
-        keep = fields.get(f["fact"])
-        if keep is None:
-            return f
-        if f["id"] in static:
-            hit = rows.get(f["id"])
-            if hit is None or hit[0] is not f:
-                hit = rows[f["id"]] = (f, {k: v for k, v in f.items() if k in keep})
-            return hit[1]
-        return f
+        """A KB table row as its session gets it (Program.durable_rows), else ``f``."""
+        hit = get(f["id"])
+        return hit[1] if hit is not None and hit[0] is f else f
 
     # Only facts some pattern can match go in (the others could never take part), which
     # also lets them go in one batch; table rows that join other facts follow those facts.
     base, held = _admitted(program, fb, key)
-    base.sort(key=lambda f: f["id"])
+    base.sort(key=_BY_ID)
     if PARAMS_ID in program.consumed:
         base.insert(0, program.durable_params(fb.params, key))
     demand = _Demand(program, held)
-    inputs = [*map(slim, base), *(slim(row) for f in base for row in demand.release(f))]
+    joins = demand.joins
+    inputs = [*base, *(row for f in base if f["fact"] in joins for row in demand.release(f))]
+    inputs = [h[1] if (h := get(f["id"])) is not None and h[0] is f else f for f in inputs]
     # Level 0 too: a rule that only negates case facts sits in stratum 0 and waits on it.
     # (only the strata that have such rules: another control fact would match nothing)
     controls = program.durable_controls()
@@ -797,7 +806,8 @@ def run_durable(program: Program, fb: FactBase) -> Trace:
         fired.clear()
         trace.facts = dict(fb.facts)
         demand = _Demand(program, held)
-        inputs = [*map(slim, base), *(slim(row) for f in base for row in demand.release(f))]
+        inputs = [*base, *(row for f in base for row in demand.release(f))]
+        inputs = [h[1] if (h := get(f["id"])) is not None and h[0] is f else f for f in inputs]
         program.durable.run(inputs, controls, firings,
                             (trace, admit, demand.release, slim, fired), batch=False)
     return trace
