@@ -310,8 +310,9 @@ def _compiled_metrics(metrics: tuple[_MetricPlan, ...]
     first metric needs it), its string tests as set lookups, then each other test bound
     to the case (:func:`_bound`; a test without references once per case, shared); the
     count, the first and last ages and the support when something matched, else a copy
-    of its zero fact. A value metric: its value (:func:`~partways.expr.evaluate`,
-    normalised), left out when it is not a number."""
+    of its zero fact. A value metric: its expression written out (:func:`_expr_source`),
+    normalised, the metric left out when it is not a number. KB values (names, fields,
+    constants) reach the code only as names bound in its namespace, never as text."""
     env: dict[str, Any] = {"MISSING": MISSING, "_bound": _bound, "_norm": normalize_number,
                            "_counted": _counted, "_int": int, "_float": float, "_bool": bool,
                            "_str": str, "_sum": sum, "_prod": math.prod, "_min": min,
