@@ -69,8 +69,8 @@ def session_facts(program: Program, sample: Sequence[FactBase]) -> str:
     counts = [0, 0]
     admitted, release = inference._admitted, inference._Demand.release
 
-    def counted_admitted(p: Program, fb: FactBase) -> tuple[list[Any], list[Any]]:
-        out = admitted(p, fb)
+    def counted_admitted(p: Program, fb: FactBase, *rest: Any) -> tuple[list[Any], list[Any]]:
+        out = admitted(p, fb, *rest)
         counts[0] += len(out[0])
         return out
 

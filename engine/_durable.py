@@ -2,10 +2,11 @@
 
 Workarounds for the traps measured on durable-rules 2.0.28 live here:
 a host without polling threads, unique ruleset names (rulesets are global and
-unremovable), one fresh session per run deleted afterwards, input facts asserted one
-at a time (an unmatched fact in a batch would abort the batch's pending actions),
-actions wrapped so their errors reach the caller, and a deep copy of every definition
-(``set_rulesets`` deletes ``run`` from the dict it is given).
+unremovable), one session per run (durable's default one: facts carry no ``sid``; one run
+at a time per program) deleted whole afterwards, input facts asserted one at a time when
+a batch is refused (an unmatched fact in a batch would abort the batch's pending
+actions), actions wrapped so their errors reach the caller, and a deep copy of every
+definition (``set_rulesets`` deletes ``run`` from the dict it is given).
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from ._json import dumps_compact, loads
 from .errors import InferenceError
 
 Fact = dict[str, Any]
-Dispatch = Callable[[str, Mapping[str, Fact]], Sequence[Fact]]
+Action = Callable[..., Sequence[Fact]]
 
 _NOT_HANDLED, _OBSERVED, _DEFERRED = 1, 2, 3  # durable's result codes (durable/engine.py)
+_ACCEPTED = (0, _NOT_HANDLED, _DEFERRED)
 _OPEN = "$session"  # asserted first in every session, matched by a no-op rule (see run)
+_OPEN_FACT = {"fact": _OPEN, "id": _OPEN}
 _NAMES = itertools.count(1)
-_SIDS = itertools.count(1)
 _LOCK = threading.Lock()
 
 
@@ -59,11 +61,15 @@ def _call(fn: Callable[..., Any], *args: Any) -> Any:
     try:
         return fn(*args)
     except _engine.error as exc:  # e.g. 311: a condition read a field the fact lacks
-        if str(exc).endswith(" 303"):  # its fixed-size matching stack overflowed
-            raise InferenceError(f"the rule engine refused a fact: {exc} (too many rule "
-                                 "alternatives test one fact: split the KB's 'any' blocks, "
-                                 "or use --engine python)") from None
-        raise InferenceError(f"the rule engine refused a fact: {exc}") from None
+        raise _refused(exc) from None
+
+
+def _refused(exc: BaseException) -> InferenceError:
+    if str(exc).endswith(" 303"):  # its fixed-size matching stack overflowed
+        return InferenceError(f"the rule engine refused a fact: {exc} (too many rule "
+                              "alternatives test one fact: split the KB's 'any' blocks, "
+                              "or use --engine python)")
+    return InferenceError(f"the rule engine refused a fact: {exc}")
 
 
 def _check_code(code: int, fact: Any) -> None:
@@ -79,17 +85,14 @@ class DurableProgram:
     """A compiled ruleset registered once; :meth:`run` evaluates one case in a fresh session.
 
     ``rules`` maps a rule name to durable's condition list (the ``all`` of a rule).
-    ``dispatch(rule_name, matched)`` is called for every firing with the matched facts by
-    alias and returns the facts to assert in response.
+    A firing of rule ``name`` calls ``actions[name](*args, matched)`` with the matched
+    facts by alias, which returns the facts to assert in response.
     """
 
     def __init__(self, rules: Mapping[str, list[Any]]) -> None:
         self._host = _QuietHost()
         with _LOCK:
             self.name = f"partways_{next(_NAMES)}"
-        self._dispatch: Dispatch | None = None
-        self._sid = ""  # the session of the run in progress
-        self._errors: list[BaseException] = []
         definition = {
             rule_name: {"all": copy.deepcopy(conditions), "run": _noop}
             for rule_name, conditions in rules.items()
@@ -102,53 +105,56 @@ class DurableProgram:
         self._handle = self._host.get_ruleset(self.name)._handle
         self._lock = threading.Lock()
 
-    def run(self, inputs: Sequence[Fact], controls: Sequence[Fact], dispatch: Dispatch, *,
+    def run(self, inputs: Sequence[Fact], controls: Sequence[Fact],
+            actions: Mapping[str, Action], args: tuple[Any, ...] = (), *,
             batch: bool = True) -> bool:
-        """Assert ``inputs`` then each control fact in order; every firing goes to ``dispatch``.
+        """Assert ``inputs`` then each control fact in order; every firing of a rule calls
+        its action (see the class), whose facts are asserted in response (several in one
+        call: durable handles a batch fact by fact, as it does single calls).
 
         With ``batch``, ``inputs`` go in one call (much cheaper), which is only safe when
         every one of them matches some condition: if durable reports one unmatched, the
         session is dropped and ``False`` returned, so the caller can run again with
         ``batch=False`` (fact by fact, skipping unmatched ones).
+
+        One session at a time per program (the lock), always durable's default one (no
+        ``sid`` in the facts: less JSON both ways), deleted whole after each run; the next
+        run's first fact makes a fresh one.
         """
-        with self._lock:  # one session at a time per program
-            sid = self._sid = str(next(_SIDS))
-            self._dispatch, self._errors = dispatch, []
+        with self._lock:
             try:
                 # delete_state segfaults on a session in which no action ever ran (e.g. a
-                # case where no rule fires, or a refused batch): open each one with a fact
-                # a no-op rule takes, alone (in the batch, a refused batch runs no action).
-                self._assert({"fact": _OPEN, "id": _OPEN, "sid": sid})
-                rest: Sequence[Fact] = controls
-                if batch and inputs:
-                    if not self._assert_many([{**f, "sid": sid} for f in inputs]):
+                # case where no rule fires, or a refused batch): every session opens with a
+                # fact a no-op rule takes (leading the batch, or alone before single facts)
+                if batch:
+                    result = _call(_engine.assert_facts, self._handle,
+                                   _dumps([_OPEN_FACT, *inputs]))
+                    if result[0] == _NOT_HANDLED:  # run its actions idle, then drop it
+                        self._drain(int(result[1]), None, args)
                         return False
+                    self._drain(self._checked(result, inputs[0] if inputs else _OPEN_FACT),
+                                actions, args)
+                    rest: Sequence[Fact] = controls
                 else:
+                    self._assert(_OPEN_FACT, None, args)
                     rest = (*inputs, *controls)
                 for fact in rest:
-                    self._assert({**fact, "sid": sid})
+                    self._assert(fact, actions, args)
                 return True
             finally:
-                self._dispatch = None
                 # durable raises a bare Exception when no state was created (nothing matched)
                 with contextlib.suppress(Exception):
-                    self._host.delete_state(self.name, sid)
+                    _engine.delete_state(self._handle, None)
 
     # The action loop drives durable's C API directly: durable's own Python layer builds a
     # Closure and a Promise per firing and round-trips the session state through JSON,
     # which cost more than the matching itself. Actions here never touch session state.
 
-    def _assert(self, fact: Fact) -> None:
+    def _assert(self, fact: Fact, actions: Mapping[str, Action] | None,
+                args: tuple[Any, ...]) -> None:
         """Assert one fact and run every action it triggers (unmatched facts are skipped)."""
-        self._drain(self._checked(_call(_engine.assert_fact, self._handle, _dumps(fact)), fact))
-
-    def _assert_many(self, facts: list[Fact]) -> bool:
-        """Assert a batch; False when durable found a fact no condition takes (nothing run)."""
-        result = _call(_engine.assert_facts, self._handle, _dumps(facts))
-        if result[0] == _NOT_HANDLED:
-            return False
-        self._drain(self._checked(result, facts[0] if facts else {}))
-        return True
+        result = _call(_engine.assert_fact, self._handle, _dumps(fact))
+        self._drain(self._checked(result, fact), actions, args)
 
     def _checked(self, result: Any, fact: Any) -> int | None:
         code = result[0]
@@ -157,38 +163,41 @@ class DurableProgram:
         _check_code(code, fact)
         return int(result[1])
 
-    def _drain(self, state_handle: int | None) -> None:
+    def _drain(self, state_handle: int | None, actions: Mapping[str, Action] | None,
+               args: tuple[Any, ...]) -> None:
+        """Run the session's actions (``None``: run them idle); the facts each returns are
+        asserted before the next action is taken."""
         if not state_handle:
             return
-        started = _engine.start_action_for_state(self._handle, state_handle)
+        engine, handle = _engine, self._handle
+        started = engine.start_action_for_state(handle, state_handle)
         if not started:
             return
         message = started[1]
         while message:
             ((rule_name, matched),) = loads(message).items()
-            if rule_name != _OPEN:
-                self._fire(rule_name, matched)
-                if self._errors:
+            if actions is not None and rule_name != _OPEN:
+                try:
+                    facts = actions[rule_name](*args, matched)
+                    if facts:
+                        # several: one call, which durable handles fact by fact
+                        result = (engine.assert_fact(handle, _dumps(facts[0]))
+                                  if len(facts) == 1 else
+                                  engine.assert_facts(handle, _dumps(facts)))
+                        if result[0] not in _ACCEPTED:
+                            _check_code(result[0], facts[0])
+                except BaseException as exc:
                     # as durable's own layer does: release the action, or the ruleset
                     # keeps it in flight and later sessions see no actions at all
-                    _engine.abandon_action(self._handle, state_handle)
-                    self._raise_errors()
-            message = _engine.complete_and_start_action(self._handle, state_handle)
+                    engine.abandon_action(handle, state_handle)
+                    raise _action_error(exc) from (None if isinstance(exc, _engine.error)
+                                                   else exc)
+            message = engine.complete_and_start_action(handle, state_handle)
 
-    def _fire(self, rule_name: str, matched: Mapping[str, Fact]) -> None:
-        if self._errors or self._dispatch is None:
-            return
-        try:
-            for fact in self._dispatch(rule_name, matched):
-                # a copy: the session id must not leak into the caller's facts
-                payload = _dumps({**fact, "sid": self._sid})
-                _check_code(_call(_engine.assert_fact, self._handle, payload)[0], fact)
-        except BaseException as exc:  # collected and raised to the caller after the assert
-            self._errors.append(exc)
 
-    def _raise_errors(self) -> None:
-        if self._errors:
-            err = self._errors[0]
-            if isinstance(err, InferenceError):
-                raise err
-            raise InferenceError(f"a rule action failed: {type(err).__name__}: {err}") from err
+def _action_error(exc: BaseException) -> InferenceError:
+    if isinstance(exc, InferenceError):
+        return exc
+    if isinstance(exc, _engine.error):
+        return _refused(exc)
+    return InferenceError(f"a rule action failed: {type(exc).__name__}: {exc}")

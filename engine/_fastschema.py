@@ -10,7 +10,7 @@ item's ``type`` runs). fastjsonschema was measured too: ~1.5 ms per case on this
 The schema is written out as Python source once per KB (as compiled.py does for rules):
 one function of plain ``if ...: return False`` statements, ``properties`` and ``items``
 inline, the ``isinstance`` guard of a keyword dropped where the schema's ``type`` already
-settled it; the code is kept on disk like the rules' (``compiled._code``). ~20 us per
+settled it; the code is kept on disk like the rules' (``_kbcache.compiled_code``). ~20 us per
 case where nested closures took ~65.
 
 The generated code answers only *whether* an instance is valid, with jsonschema's semantics for
@@ -26,6 +26,8 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from ._kbcache import compiled_code
 
 Check = Callable[[Any], bool]
 
@@ -101,9 +103,7 @@ class _Compiler:
     def compile(self, schema: Any) -> Check:
         entry = self.function(schema, None)
         source = "\n\n".join(self.functions)
-        from .compiled import _code
-
-        exec(_code(source, "<partways: compiled case schema>"), self.ns)
+        exec(compiled_code(source, "<partways: compiled case schema>"), self.ns)
         check: Check = self.ns[entry]
         return check
 
@@ -209,15 +209,18 @@ class _Compiler:
                 body += [f"{deeper}{x} = {v}.get({k!r}, _M)", f"{deeper}if {x} is not _M:",
                          *inner]
         extra = s.get("additionalProperties", True)
-        if extra is False:
-            body += [f"{deeper}if not {self.const(frozenset(props))}.issuperset({v}):",
-                     f"{deeper}    return False"]
-        elif extra is not True:
+        inner = []  # what each property not declared must pass
+        if extra is not True and extra is not False:
             x, k = self.name("x"), self.name("k")
             inner = self.emit(extra, x, deeper + "        ", None)
-            if inner:
+        if extra is False or inner:
+            declared = self.const(frozenset(props))  # one constant, made when a test reads it
+            if extra is False:
+                body += [f"{deeper}if not {declared}.issuperset({v}):",
+                         f"{deeper}    return False"]
+            else:
                 body += [f"{deeper}for {k}, {x} in {v}.items():",
-                         f"{deeper}    if {k} not in {self.const(frozenset(props))}:", *inner]
+                         f"{deeper}    if {k} not in {declared}:", *inner]
         if not body:
             return []
         if known == "object":

@@ -22,18 +22,25 @@ except ImportError:  # pragma: no cover - orjson is a dependency; json keeps wor
 
 # Python writes a float below 1e-4 as 1e-05 or 2.5e-07 where orjson writes 0.00001 or
 # 2.5e-7: such a number in orjson's output (or the same characters inside a string) sends
-# the value to the json module. Searched as literals first (a regex alternation over the
-# whole output cost more than the encoding; the regular expression's literal prefix search
-# finds ``e-`` followed by a digit in about half the time ``b"e-" in out`` takes, as ``e``
-# is the commonest letter of the output's text).
+# the value to the json module. Each form searched on its own (a regex alternation over the
+# whole output cost more than the encoding): a regular expression's literal prefix search
+# finds ``0.0000`` in about 2/3 of the time ``b"0.0000" in out`` takes, and ``e-``
+# followed by a digit in about half the time ``b"e-" in out`` takes (``e`` is the
+# commonest letter of the output's text).
+_PLAIN = re.compile(rb"0\.0000")
 _EXPONENT = re.compile(rb"e-[0-9]")
 
 
 def _small_float(out: bytes) -> bool:
-    if b"0.0000" in out:
+    if _PLAIN.search(out) is not None:
         return True
-    return _EXPONENT.search(out) is not None and any(
-        out[m.start() - 1:m.start()].isdigit() for m in _EXPONENT.finditer(out))
+    found = _EXPONENT.search(out)
+    while found is not None:  # one pass: each ``e-<digit>`` once, until one follows a digit
+        at = found.start()
+        if out[at - 1:at].isdigit():
+            return True
+        found = _EXPONENT.search(out, at + 2)
+    return False
 
 
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 if orjson is not None else 0

@@ -8,6 +8,9 @@ a new key, so a cached KB is never stale. The cache only saves time: when its fo
 cannot be created, read or written (read-only, full, no home), or an entry does not
 unpickle, the KB is loaded from its files as usual; the result is the same either way.
 
+The same folder keeps the Python code generated for rule sets and case schemas, compiled
+(:func:`compiled_code`), keyed on its source and the interpreter.
+
 Where: ``$PARTWAYS_CACHE_DIR``, else ``$XDG_CACHE_HOME/partways``, else
 ``~/.cache/partways``. ``PARTWAYS_CACHE_DIR=off`` turns it off.
 """
@@ -18,11 +21,12 @@ import contextlib
 import copyreg
 import gc
 import hashlib
+import marshal
 import os
 import pickle
 import sys
 from pathlib import Path
-from types import MappingProxyType
+from types import CodeType, MappingProxyType
 from typing import Any
 
 # Modules whose code shapes a loaded KnowledgeBase (its classes, parsing and validation).
@@ -73,24 +77,20 @@ KEEP = {"kb": 16, "code": 256}
 
 def load(key: str) -> Any | None:
     """The cached object for ``key``, or ``None`` (absent, unreadable, or not unpickling)."""
-    folder = cache_dir()
-    if folder is None:
+    data = read("kb", f"{key}.pickle")
+    if data is None:
         return None
     collecting = gc.isenabled()
-    path = folder / f"kb-{key}.pickle"
     try:
-        with open(path, "rb") as fh:
-            # no cyclic collections while tens of thousands of objects are made, each of
-            # which would scan them all again (~5 ms of a cold start); nothing is garbage yet
-            gc.disable()
-            value = pickle.load(fh)
-    except Exception:  # absent, unreadable, truncated, from another version: load anew
+        # no cyclic collections while tens of thousands of objects are made, each of
+        # which would scan them all again (~5 ms of a cold start); nothing is garbage yet
+        gc.disable()
+        return pickle.loads(data)
+    except Exception:  # truncated, from another version: load anew
         return None
     finally:
         if collecting:
             gc.enable()
-    _used(path)
-    return value
 
 
 def store(key: str, value: Any) -> None:
@@ -153,3 +153,38 @@ def _prune(folder: Path, kind: str) -> None:
     for _, name in entries[KEEP[kind]:]:
         with contextlib.suppress(OSError):
             os.unlink(folder / name)
+
+
+# ----------------------------------------------------------------------------- generated code
+
+_CODE: dict[tuple[str, str], CodeType] = {}
+
+
+def compiled_code(source: str, filename: str) -> CodeType:
+    """``compile(source)``, remembered: a parameter set compiles to the same source as
+    another whenever its values differ but not their kinds (what-if and flip try many),
+    the values living in the namespace; compiling is most of the cost of a rule set."""
+    key = (source, filename)
+    hit = _CODE.get(key)
+    if hit is None:
+        if len(_CODE) >= 512:
+            _CODE.clear()
+        hit = _CODE[key] = _compile_kept(source, filename)
+    return hit
+
+
+def _compile_kept(source: str, filename: str) -> CodeType:
+    """``compile(source)``, the code kept on disk in the KB cache's folder (keyed on the
+    source and the interpreter): a cold command loads it instead of compiling. As with
+    the KB cache, any failure to read or write only costs the compile."""
+    key = hashlib.sha256(f"{sys.version}|{filename}|{source}".encode()).hexdigest()[:40]
+    name = f"{key}.marshal"
+    data = read("code", name)
+    if data is not None:
+        with contextlib.suppress(Exception):  # truncated, from elsewhere: compile
+            code = marshal.loads(data)
+            if isinstance(code, CodeType) and code.co_filename == filename:
+                return code
+    code = compile(source, filename, "exec")
+    write("code", name, marshal.dumps(code))
+    return code

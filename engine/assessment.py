@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import InitVar, dataclass, field
 from functools import cached_property
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -13,7 +13,7 @@ from ._json import dumps_sorted
 from .case import Case
 from .contract import stamp
 from .errors import InferenceError
-from .graph import LightGraph, ancestors_in, light_graph, node_link
+from .graph import LightGraph, light_graph, node_link
 from .inference import Program, Trace
 from .knowledge import KnowledgeBase
 from .records import Record
@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # explain imports this module; import it lazily at run time
     from .explain import Why, WhyNot
 
 SEVERITY_ORDER = {"info": 0, "minor": 1, "serious": 2, "critical": 3}
+_EVIDENCE = frozenset(["evidence"])  # the layer of a finding's evidence
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,13 @@ class Assessment:
     next_steps: tuple[Step, ...]
     plan: Plan | None
     milestones: Mapping[str, dt.date] = field(default_factory=dict)
+    #: the trace's conclusions grouped by type, when the builder has them at hand (else
+    #: made on first use); not a field of the result
+    conclusions: InitVar[_Conclusions | None] = None
+
+    def __post_init__(self, conclusions: _Conclusions | None) -> None:
+        if conclusions is not None:
+            self.__dict__["_conclusions"] = conclusions  # the cached property, filled
 
     @cached_property
     def graph(self) -> nx.DiGraph:
@@ -114,29 +122,54 @@ class Assessment:
         out = kb.outputs
         dconcept = kb.concept(out["decision"]["concept"], self.decision)
 
-        titles = _titles(kb, lang)
+        outputs = _outputs(kb)
 
-        def title(kind: str, key: str) -> str:
-            hit = titles.get((kind, key))
-            if hit is None:
-                c = kb.concept(kind, key)
-                hit = titles[kind, key] = kb.text(c.title, lang) if c else key
-            return hit
+        def titles(kind: str) -> Callable[[str], str]:
+            """The title of a concept of ``kind`` by key, remembered per KB and language."""
+            known = outputs.titles_in(lang, kind)
+
+            def title(key: str) -> str:
+                hit = known.get(key)
+                if hit is None:
+                    c = kb.concept(kind, key)
+                    hit = known[key] = kb.text(c.title, lang) if c else key
+                return hit
+            return title
 
         reason = self.reason_rule
         reason_rule = kb.rule(reason) if reason else None
         plan: dict[str, Any] | None = None
+        # each entry built in its keys' order, an optional key set where it belongs
         if self.plan is not None:
-            plan = {
-                "notify_on": _iso(self.plan.notify_on),
-                "end_on": _iso(self.plan.end_on),
-                "steps": [
-                    {"id": s.id, "guidance": list(s.guidance), "date": s.date.isoformat(),
-                     **({"subject": s.subject} if s.subject else {}),
-                     "title": title(out["plan_steps"]["concept"], s.id)}
-                    for s in self.plan.steps
-                ],
-            }
+            title = titles(out["plan_steps"]["concept"])
+            steps = []
+            for p in self.plan.steps:
+                entry = {"id": p.id, "guidance": list(p.guidance), "date": p.date.isoformat()}
+                if p.subject:
+                    entry["subject"] = p.subject
+                entry["title"] = title(p.id)
+                steps.append(entry)
+            plan = {"notify_on": _iso(self.plan.notify_on), "end_on": _iso(self.plan.end_on),
+                    "steps": steps}
+        title = titles(out["findings"][0]["concept"])
+        signals = []
+        for f in self.signals:
+            entry = {"id": f.id, "guidance": list(f.guidance), "severity": f.severity}
+            if f.status:
+                entry["status"] = f.status
+            entry["evidence"] = list(f.evidence)
+            entry["title"] = title(f.id)
+            signals.append(entry)
+        title = titles(out["steps"]["concept"])
+        next_steps = []
+        for n in self.next_steps:
+            entry = {"id": n.id, "guidance": list(n.guidance)}
+            if n.signals:
+                entry["signals"] = list(n.signals)
+            if n.status:
+                entry["status"] = n.status
+            entry["title"] = title(n.id)
+            next_steps.append(entry)
         return {
             out["subject"]["key"]: self.client,
             "as_of": self.case.as_of.isoformat(),
@@ -145,23 +178,13 @@ class Assessment:
             "reason": None if reason_rule is None else {
                 "rule": reason_rule.id, "guidance": list(reason_rule.guidance),
                 "text": kb.text(reason_rule.title, lang)},
-            "signals": [
-                {"id": s.id, "guidance": list(s.guidance), "severity": s.severity,
-                 **({"status": s.status} if s.status else {}),
-                 "evidence": list(s.evidence), "title": title(out["findings"][0]["concept"], s.id)}
-                for s in self.signals
-            ],
-            "next_steps": [
-                {"id": s.id, "guidance": list(s.guidance),
-                 **({"signals": list(s.signals)} if s.signals else {}),
-                 **({"status": s.status} if s.status else {}),
-                 "title": title(out["steps"]["concept"], s.id)}
-                for s in self.next_steps
-            ],
+            "signals": signals,
+            "next_steps": next_steps,
             "plan": plan,
             **({"repairs": self.repairs()} if "repairs" in out else {}),
             **({"uncounted": self.uncounted()} if "uncounted" in out else {}),
-            "parameters": dict(sorted(self.trace.params.items())),
+            # (serialised with sorted keys, the parameters need no sorted copy)
+            "parameters": dict(sorted(self.trace.params.items())) if copy else self.trace.params,
             "lang": lang,
             "graph": node_link(self.light, copy=copy),
             **stamp(kb, self.case),
@@ -172,9 +195,13 @@ class Assessment:
         per concluded fact of each listed type, with its ``node`` id in the graph."""
         rows = []
         for spec in self.kb.outputs.get("repairs", ()):
-            for f in self._conclusions(spec["fact"]):
-                rows.append({"kind": spec["fact"], "node": f["id"],
-                             **{k: f[k] for k in spec["fields"] if k in f}})
+            kind, fields = spec["fact"], spec["fields"]
+            for f in self._conclusions(kind):
+                row = {"kind": kind, "node": f["id"]}
+                for k in fields:
+                    if k in f:
+                        row[k] = f[k]
+                rows.append(row)
         return sorted(rows, key=lambda r: (str(r.get("signal", "")), r["kind"], r["node"]))
 
     def uncounted(self) -> list[dict[str, Any]]:
@@ -184,7 +211,7 @@ class Assessment:
         rows: dict[tuple[str, str], dict[str, Any]] = {}
         for f in self._conclusions(spec["fact"]) if spec else ():
             extra = {k: v for k, v in f.items() if k not in ("fact", "id", "count")}
-            for ev in ancestors_in(self.light, f["id"], ["evidence"]):
+            for ev in self.light.ancestors_in(f["id"], _EVIDENCE):
                 node = self.light.nodes[ev]
                 ft = self.kb.fact_types.get(node["fact"])
                 field_name = ft.label_field if ft and ft.label_field else "fact"
@@ -213,32 +240,70 @@ class Assessment:
 _FACT_ID = itemgetter("id")
 
 
-def _titles(kb: KnowledgeBase, lang: str) -> dict[tuple[str, str], str]:
-    """The KB's concept titles in ``lang`` by (kind, key), filled as results ask for them
-    (a KB is immutable once loaded: a title is looked up and chosen once per language)."""
-    per_lang: dict[str, dict[tuple[str, str], str]] | None = kb.__dict__.get("_titles")
-    if per_lang is None:
-        per_lang = kb.__dict__["_titles"] = {}
-    found = per_lang.get(lang)
-    if found is None:
-        found = per_lang[lang] = {}
-    return found
+class _Outputs:
+    """What results read of a KB's ``outputs``, prepared once per KB (a KB is immutable
+    once loaded): the fact types they read, and the concept titles per language and
+    kind by key, filled as results ask for them."""
+
+    __slots__ = ("derived", "titles", "types")
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        out = kb.outputs
+        specs = [out["decision"], *out["findings"], out["steps"], *out["milestones"],
+                 out["plan_steps"], *out.get("repairs", ()),
+                 *([out["uncounted"]] if out.get("uncounted") else [])]
+        self.types = tuple(dict.fromkeys(s["fact"] for s in specs))
+        # every type read is concluded by rules (none comes from the case or a table)
+        self.derived = all((ft := kb.fact_types.get(t)) is not None and ft.derived
+                           and not ft.table for t in self.types)
+        self.titles: dict[tuple[str, str], dict[str, str]] = {}
+
+    def titles_in(self, lang: str, kind: str) -> dict[str, str]:
+        """The titles in ``lang`` of the concepts of ``kind`` found so far, by key."""
+        found = self.titles.get((lang, kind))
+        if found is None:
+            found = self.titles[lang, kind] = {}
+        return found
+
+
+_OUTPUTS: dict[int, tuple[KnowledgeBase, _Outputs]] = {}
+
+
+def _outputs(kb: KnowledgeBase) -> _Outputs:
+    """The KB's :class:`_Outputs` (made on first use)."""
+    hit = _OUTPUTS.get(id(kb))
+    if hit is None or hit[0] is not kb:
+        hit = _OUTPUTS[id(kb)] = (kb, _Outputs(kb))
+    return hit[1]
 
 
 class _Conclusions:
     """``trace.conclusions`` as a callable, from the trace's facts grouped by type once
     (a result reads a dozen types: one pass over the facts instead of one per type), for
-    the types the KB's ``outputs`` read; each type's list sorted on first use."""
+    the types the KB's ``outputs`` read; each type's list sorted on first use.
+
+    When every type read is a derived one, only the nodes of the decision graph ``light``
+    are looked at: a derived fact enters a trace only as the conclusion of a firing, and
+    every conclusion is a node (the case's facts and the table rows are skipped)."""
 
     __slots__ = ("groups", "sorted")
 
-    def __init__(self, trace: Trace, kb: KnowledgeBase) -> None:
-        groups: dict[str, list[dict[str, Any]]] = {t: [] for t in _output_types(kb)}
+    def __init__(self, trace: Trace, kb: KnowledgeBase, light: LightGraph | None = None
+                 ) -> None:
+        outputs = _outputs(kb)
+        groups: dict[str, list[dict[str, Any]]] = {t: [] for t in outputs.types}
         get = groups.get
-        for f in trace.facts.values():
-            found = get(f["fact"])
-            if found is not None:
-                found.append(f)
+        facts = trace.facts
+        if light is not None and outputs.derived:
+            for nid, node in light.nodes.items():
+                found = get(node.get("fact", ""))  # a bare node (no fact) is no conclusion
+                if found is not None:
+                    found.append(facts[nid])
+        else:
+            for f in facts.values():
+                found = get(f["fact"])
+                if found is not None:
+                    found.append(f)
         self.groups = groups
         self.sorted: dict[str, list[dict[str, Any]]] = {}
 
@@ -247,21 +312,6 @@ class _Conclusions:
         if done is None:
             done = self.sorted[fact_type] = sorted(self.groups[fact_type], key=_FACT_ID)
         return done
-
-
-_OUTPUT_TYPES: dict[int, tuple[KnowledgeBase, tuple[str, ...]]] = {}
-
-
-def _output_types(kb: KnowledgeBase) -> tuple[str, ...]:
-    """The fact types the KB's ``outputs`` read (computed once per KB)."""
-    hit = _OUTPUT_TYPES.get(id(kb))
-    if hit is None or hit[0] is not kb:
-        out = kb.outputs
-        specs = [out["decision"], *out["findings"], out["steps"], *out["milestones"],
-                 out["plan_steps"], *out.get("repairs", ()),
-                 *([out["uncounted"]] if out.get("uncounted") else [])]
-        hit = _OUTPUT_TYPES[id(kb)] = (kb, tuple(dict.fromkeys(s["fact"] for s in specs)))
-    return hit[1]
 
 
 def _iso(d: dt.date | None) -> str | None:
@@ -273,7 +323,7 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
     kb = program.kb
     out = kb.outputs
     g = light_graph(kb, trace)
-    conclusions = _Conclusions(trace, kb)
+    conclusions = _Conclusions(trace, kb, g)
 
     dec = out["decision"]
     decided = conclusions(dec["fact"])
@@ -289,15 +339,15 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
         for f in conclusions(spec["fact"]):
             key = f[spec["key"]]
             concept = kb.concept(spec["concept"], key)
-            evidence = tuple(ancestors_in(g, f["id"], ["evidence"]))
+            evidence = tuple(g.ancestors_in(f["id"], _EVIDENCE))
             prev = findings.get(key)
             sev = f.get("severity", "minor")
             if prev is not None:
                 sev = max(prev.severity, sev, key=lambda s: SEVERITY_ORDER.get(s, 0))
                 evidence = tuple(sorted(set(prev.evidence) | set(evidence)))
-            findings[key] = Finding(key, sev, concept.guidance if concept else (),
-                                    evidence, tuple(sorted({*(prev.nodes if prev else ()),
-                                                            f["id"]})), spec.get("status"))
+            findings[key] = Finding(key, sev, concept.guidance if concept else (), evidence,
+                                    tuple(sorted({*prev.nodes, f["id"]})) if prev else
+                                    (f["id"],), spec.get("status"))
     signals = tuple(sorted(findings.values(),
                            key=lambda s: (-SEVERITY_ORDER.get(s.severity, 0), s.id)))
 
@@ -340,14 +390,12 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
             key = (f[pspec["key"]], f.get("subject"))
             c = kb.concept(pspec["concept"], key[0])
             seen = items.get(key)
-            nodes = tuple(sorted({*(seen.nodes if seen else ()), f["id"]}))
+            nodes = tuple(sorted({*seen.nodes, f["id"]})) if seen else (f["id"],)
             items[key] = PlanStep(key[0], c.guidance if c else (), min(date, seen.date)
                                   if seen else date, key[1], nodes)
         order = {f[pspec["key"]]: f.get("order", 99) for f in conclusions(pspec["fact"])}
         steps_sorted = sorted(items.values(),
                               key=lambda s: (s.date, order.get(s.id, 99), s.id, s.subject or ""))
         plan = Plan(milestones.get("notify"), milestones.get("end"), tuple(steps_sorted))
-    a = Assessment(kb, case, program, trace, g, decision, decision_node, signals, next_steps,
-                   plan, milestones)
-    a.__dict__["_conclusions"] = conclusions  # the cached property, already at hand
-    return a
+    return Assessment(kb, case, program, trace, g, decision, decision_node, signals, next_steps,
+                      plan, milestones, conclusions)

@@ -192,30 +192,35 @@ def _date_fields(kb: KnowledgeBase) -> tuple[tuple[str, tuple[tuple[str, bool], 
 def _date_problems(doc: _yaml.Document, kb: KnowledgeBase,
                    as_of: dt.date) -> Iterator[CaseError]:
     data = doc.data
+    low, high = limits.MIN_DATE, limits.MAX_DATE
     for source, dates in _date_fields(kb):
         section = data if source == "." else data.get(source)
-        items: list[tuple[tuple[Any, ...], Any]]
+        items: list[Any]
         if isinstance(section, list):
-            items = [((source, i), item) for i, item in enumerate(section)]
+            items = section
         elif isinstance(section, dict):
-            items = [((() if source == "." else (source,)), section)]
+            items = [section]
         else:
             continue
-        for base, item in items:
+        for i, item in enumerate(items):
             if not isinstance(item, dict):
                 continue
             for key, past in dates:
-                if not isinstance(item.get(key), str):
+                text = item.get(key)
+                if not isinstance(text, str):
                     continue
                 try:
-                    day = _date(item[key])
+                    day = _date(text)
                 except ValueError:  # not a date: the schema check names it
                     continue
+                if low <= day <= high and not (past and day > as_of):
+                    continue  # the common case: nothing to say (no path made)
+                base = (source, i) if section is items else () if source == "." else (source,)
                 problem = limits.date_problem(day)
                 if problem:
                     yield CaseError(problem, doc.source((*base, key)))
                 elif past and day > as_of:
-                    yield CaseError(f"date {item[key]} is after as_of {as_of.isoformat()}",
+                    yield CaseError(f"date {text} is after as_of {as_of.isoformat()}",
                                     doc.source((*base, key)))
 
 

@@ -32,16 +32,13 @@ another parameter set of the same shape, or a cold process, does not compile aga
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import marshal
 import math
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import is_, itemgetter
-from types import CodeType
 from typing import Any, TypeVar
 
+from ._kbcache import compiled_code
 from .errors import InferenceError
 from .expr import (
     MISSING,
@@ -116,9 +113,9 @@ def conclusion_functions(kb: KnowledgeBase, rule: Rule, level: int
     ns = _conclusion_namespace()
     positives = [(k, _alias(p, k)) for k, p in enumerate(rule.when) if not p.negated]
     args = "".join(f", m[{alias!r}]" for _, alias in positives)
-    source = [*_conclusion_source(kb, rule, None, level, "conclude", ns), "",
+    source = [*_conclusion_source(kb, rule, level, "conclude", ns), "",
               "def by_alias(trace, m):", f"    return conclude(trace{args})"]
-    exec(_code("\n".join(source), f"<partways: rule {rule.id}>"), ns)
+    exec(compiled_code("\n".join(source), f"<partways: rule {rule.id}>"), ns)
     return ns["conclude"], ns["by_alias"]
 
 
@@ -140,14 +137,14 @@ def _digest(text: str) -> str:
     return out
 
 
-def _conclusion_source(kb: KnowledgeBase, rule: Rule, params: Mapping[str, Any] | None,
-                       level: int, name: str, ns: dict[str, Any]) -> list[str]:
+def _conclusion_source(kb: KnowledgeBase, rule: Rule, level: int, name: str,
+                       ns: dict[str, Any]) -> list[str]:
     """``name(trace, f<k>...)``: fire ``rule`` on the facts of its positive patterns
     (``f<k>`` binds pattern ``k``), as :func:`~partways.inference.conclude` and
     :func:`~partways.inference.record` do: the same fields, id, firing and trace. Returns
     the conclusion when it is a new fact, else ``None``. The rule's ``then`` is written
-    out: constants computed now, references read directly, parameters from ``params``
-    or, when it is ``None``, from ``trace.params``."""
+    out: constants computed now, references read directly, parameters from
+    ``trace.params`` (the code serves every parameter set)."""
     positives = [(k, _alias(p, k)) for k, p in enumerate(rule.when) if not p.negated]
     var_of = {alias: f"f{k}" for k, alias in positives}
     cap = kb.max_firings
@@ -161,7 +158,7 @@ def _conclusion_source(kb: KnowledgeBase, rule: Rule, params: Mapping[str, Any] 
     values: dict[str, tuple[bool, str]] = {}  # field -> (always present?, source of value)
     counter = [0]
     for i, (key, expr) in enumerate(rule.then.items()):
-        known, value = _known(expr, params)
+        known, value = _known(expr, None)
         if known:
             value = normalize_number(value)
             if value is not MISSING and value is not None:
@@ -170,7 +167,7 @@ def _conclusion_source(kb: KnowledgeBase, rule: Rule, params: Mapping[str, Any] 
             continue
         if isinstance(expr, Ref) and expr.alias not in var_of:
             continue  # a negated pattern's alias: never bound, so the field is missing
-        out += _expr_lines(expr, f"v{i}", var_of, params, ns, f"{tag}_k{i}", counter, "    ")
+        out += _expr_lines(expr, f"v{i}", var_of, None, ns, f"{tag}_k{i}", counter, "    ")
         if isinstance(expr, Ref):
             out += [f"    if v{i}.__class__ is float or v{i}.__class__ is int or ("
                     f"v{i}.__class__ is not str and v{i}.__class__ is not bool "
@@ -700,7 +697,7 @@ class Admission:
                 if value is not None:
                     names[value] = f"{name}_{i}"
             self.made[t] = (fld, names, f"{name}_0")
-        self.code = _code("\n".join(source), "<partways: compiled admission>")
+        self.code = compiled_code("\n".join(source), "<partways: compiled admission>")
 
     def _source(self, c: Cond, name: str) -> str:
         if params_of(c):
@@ -767,7 +764,7 @@ def _generate(kb: KnowledgeBase, rules: Sequence[_Rule], params: Mapping[str, An
             source += lines
             made.append((rule, names))
     source += [line for lines in helpers.values() for line in lines]
-    exec(_code("\n".join(source), "<partways: compiled rules>"), ns)
+    exec(compiled_code("\n".join(source), "<partways: compiled rules>"), ns)
     for rule, names in made:
         rule.matchers = {pin: ns[name] for pin, name in names.items()}
 
@@ -789,41 +786,6 @@ def _route_of(rule: Rule, dispatch: Mapping[str, _Dispatch]) -> Route | bool | N
         return None
     value = normalize_number(value)
     return d.routes.get(value, d.rest_route) if isinstance(value, str) else d.rest_route
-
-
-_CODE: dict[tuple[str, str], CodeType] = {}
-
-
-def _code(source: str, filename: str) -> CodeType:
-    """``compile(source)``, remembered: a parameter set compiles to the same source as
-    another whenever its values differ but not their kinds (what-if and flip try many),
-    the values living in the namespace; compiling is most of the cost of a rule set."""
-    key = (source, filename)
-    hit = _CODE.get(key)
-    if hit is None:
-        if len(_CODE) >= 512:
-            _CODE.clear()
-        hit = _CODE[key] = _compile_kept(source, filename)
-    return hit
-
-
-def _compile_kept(source: str, filename: str) -> CodeType:
-    """``compile(source)``, the code kept on disk in the KB cache's folder (keyed on the
-    source and the interpreter): a cold command loads it instead of compiling. As with
-    the KB cache, any failure to read or write only costs the compile."""
-    from . import _kbcache
-
-    digest = hashlib.sha256(f"{sys.version}|{filename}|{source}".encode()).hexdigest()[:40]
-    name = f"{digest}.marshal"
-    data = _kbcache.read("code", name)
-    if data is not None:
-        with contextlib.suppress(Exception):  # truncated, from elsewhere: compile
-            code = marshal.loads(data)
-            if isinstance(code, CodeType) and code.co_filename == filename:
-                return code
-    code = compile(source, filename, "exec")
-    _kbcache.write("code", name, marshal.dumps(code))
-    return code
 
 
 def _generate_routes(dispatches: Iterable[_Dispatch], params: Mapping[str, Any]) -> None:
@@ -869,7 +831,7 @@ def _generate_routes(dispatches: Iterable[_Dispatch], params: Mapping[str, Any])
                 source.append(f"{ind}taken.append({m})")
             source += ["    return taken", ""]
             wanted.append((d, value, name))
-    exec(_code("\n".join(source), "<partways: compiled memories>"), ns)
+    exec(compiled_code("\n".join(source), "<partways: compiled memories>"), ns)
     for d, value, name in wanted:
         if value is None:
             d.rest_route = ns[name]
@@ -988,14 +950,13 @@ def _cond_source(c: Cond, var: str, bound_at: Mapping[str, int], name: str,
     if isinstance(c.operand, Ref):
         return (f"compare({actual}, {c.op!r}, f{bound_at[c.operand.alias]}"
                 f".get({c.operand.field!r}, MISSING))")
+    args = sorted({f"f{bound_at[r.alias]}" for r in refs})
     if name not in helpers:  # compare(actual, op, evaluate(operand))
-        args = sorted({f"f{bound_at[r.alias]}" for r in refs})
         var_of = {alias: f"f{k}" for alias, k in bound_at.items()}
         helpers[name] = [f"def {name}(fact, {', '.join(args)}):",
                          *_expr_lines(c.operand, "value", var_of, params, ns, name, [0], "    "),
                          f"    return compare(fact.get({c.field!r}, MISSING), {c.op!r}, value)",
                          ""]
-    args = sorted({f"f{bound_at[r.alias]}" for r in refs})
     return f"{name}({var}, {', '.join(args)})"
 
 

@@ -334,11 +334,13 @@ def _list_rows(mapping: CsvMapping, kb: KnowledgeBase, fname: str, path: Path,
     item_schema = kb.case_schema["properties"][section].get("items", {})
     types_cache: dict[tuple[Any, ...], set[str]] = {}
     cols: dict[int, Column] = {}
+    by_name: dict[str, Column] = {}
     first = True
     for row, values in _rows(path):
         if first:
             cols, errs = _header(mapping, fname, values, str(path))
             header_errors += errs
+            by_name = {c.name: c for c in cols.values()}
             first, width = False, len(values)
             continue
         if not any(v.strip() for v in values):
@@ -349,7 +351,6 @@ def _list_rows(mapping: CsvMapping, kb: KnowledgeBase, fname: str, path: Path,
         item: dict[str, Any] = {}
         origin: dict[tuple[Any, ...], tuple[str, int, str]] = {}
         errors = _overflow(values, width, str(path), row)
-        by_name = {c.name: c for c in cols.values()}
         for name, text in raw.items():
             col = by_name[name]
             key = col.path[-1]

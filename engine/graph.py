@@ -3,7 +3,7 @@ decision -> plan, one node per fact, one edge per premise of a firing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -44,12 +44,14 @@ class LightGraph:
         return len(self.nodes)
 
     def add_node(self, node: str, **attrs: Any) -> None:
-        if node not in self.nodes:
-            self.nodes[node] = {"id": node}
+        attrs.pop("id", None)  # a node's id is its name: an attribute does not replace it
+        found = self.nodes.get(node)
+        if found is None:
+            self.nodes[node] = {"id": node, **attrs}
             self._succ[node] = {}
             self._pred[node] = {}
-        self.nodes[node].update(attrs)
-        self.nodes[node]["id"] = node
+        else:
+            found.update(attrs)
 
     def add_edge(self, u: str, v: str, **attrs: Any) -> None:
         for n in (u, v):
@@ -78,6 +80,22 @@ class LightGraph:
                 todo.extend(self._pred[n])
         seen.discard(node)
         return seen
+
+    def ancestors_in(self, node: str, layers: Container[str]) -> list[str]:
+        """:meth:`ancestors` whose layer is in ``layers``, sorted (one walk)."""
+        nodes, pred = self.nodes, self._pred
+        seen = {node}  # the node itself is never its own ancestor, even on a cycle
+        todo = list(pred[node])
+        out = []
+        while todo:
+            n = todo.pop()
+            if n not in seen:
+                seen.add(n)
+                todo.extend(pred[n])
+                if nodes[n]["layer"] in layers:
+                    out.append(n)
+        out.sort()
+        return out
 
     def to_networkx(self) -> nx.DiGraph:
         import networkx as nx
@@ -125,7 +143,7 @@ def light_graph(kb: KnowledgeBase, trace: Trace) -> LightGraph:
         if kind is None:
             return False
         label_field = kind[1]
-        attrs: dict[str, Any] = dict(fact)  # a copy without the list index
+        attrs = fact.copy()  # a copy without the list index
         attrs["id"] = fid
         attrs.pop("index", None)
         attrs["layer"] = kind[0]
@@ -136,8 +154,7 @@ def light_graph(kb: KnowledgeBase, trace: Trace) -> LightGraph:
         pred[fid] = {}
         return True
 
-    for firing in trace.firings:
-        conclusion, rule = firing.conclusion, firing.rule
+    for rule, premises, conclusion, _stratum in trace.firings:
         node = nodes.get(conclusion)
         if node is None:
             add(conclusion)
@@ -152,7 +169,7 @@ def light_graph(kb: KnowledgeBase, trace: Trace) -> LightGraph:
         else:
             node["rule"] = rule
         into = pred[conclusion]
-        for _alias, pid in firing.premises:
+        for _alias, pid in premises:
             if pid in nodes or add(pid):
                 # two rules may draw the same edge to a keyed conclusion: name the first
                 # by id, whatever the order they fired in
@@ -228,9 +245,7 @@ def ancestors_in(g: nx.DiGraph | LightGraph, node: str, layers: Iterable[str]) -
     """Ancestors of ``node`` whose layer is in ``layers``, sorted."""
     wanted = set(layers)
     if isinstance(g, LightGraph):
-        found: Iterable[str] = g.ancestors(node)
-    else:
-        import networkx as nx
+        return g.ancestors_in(node, wanted)
+    import networkx as nx
 
-        found = nx.ancestors(g, node)
-    return sorted(a for a in found if g.nodes[a]["layer"] in wanted)
+    return sorted(a for a in nx.ancestors(g, node) if g.nodes[a]["layer"] in wanted)

@@ -6,9 +6,10 @@ import hashlib
 import itertools
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import is_
+from itertools import repeat
+from operator import is_, itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import InferenceError, KBError, PartwaysError
@@ -22,11 +23,12 @@ from .expr import (
     Ref,
     Test,
     evaluate,
+    fields_of,
     normalize_number,
     params_of,
     refs_of,
 )
-from .facts import PARAMS_ID, Fact, FactBase, params_fact
+from .facts import PARAMS_ID, Fact, FactBase
 from .knowledge import KnowledgeBase, Pattern, Rule
 
 if TYPE_CHECKING:
@@ -37,6 +39,7 @@ STRATUM = "$stratum"
 _PARAMS_ALIAS = "params__"
 _GATE_ALIAS = "gate__"
 _DURABLE_ARITH = {"add": "$add", "sub": "$sub", "mul": "$mul", "div": "$div"}
+_BY_ID = itemgetter("id")
 _VARIANT = "#"  # a rule id never holds it: "rule.id#2" names a durable variant of a rule
 _MAX_VARIANTS = 64
 
@@ -111,7 +114,7 @@ class Program:
             names = self.backends["condition params"] = sorted(
                 {n for r in self.kb.rules for p in r.when for c in p.where
                  for n in params_of(c)})
-        return tuple(params.get(n, MISSING) for n in names)
+        return tuple(map(params.get, names, repeat(MISSING)))
 
     def python_rules(self, params: Mapping[str, Any]) -> CompiledRules:
         """The rules compiled into Python for ``params`` (cached: most cases share them;
@@ -135,10 +138,12 @@ class Program:
             hit = self.backends["conclude"] = _Conclusions(self)
         return hit
 
-    def admission(self, params: Mapping[str, Any]) -> Admit:
+    def admission(self, params: Mapping[str, Any],
+                  key: tuple[Any, ...] | None = None) -> Admit:
         """compiled.admission for ``params``: whether a fact can take part in a match
-        (cached per values of the parameters conditions read)."""
-        key = ("admit", self.condition_key(params))
+        (cached per values of the parameters conditions read: ``key``, when the caller
+        has it)."""
+        key = ("admit", self.condition_key(params) if key is None else key)
         hit = self.backends.get(key)
         if hit is None:
             made = self.backends.get("admission")
@@ -147,6 +152,90 @@ class Program:
 
                 made = self.backends["admission"] = Admission(self.kb)
             hit = self._cache(key, made.for_params(params))
+        return hit
+
+    def durable_fields(self) -> dict[str, frozenset[str]]:
+        """Per fact type some pattern matches, the fields durable_rules' conditions read:
+        its patterns' tests and the other patterns' references to it (``@alias.field``),
+        plus ``fact`` and ``id``. A fact goes into a session with these fields alone (what
+        no condition reads cannot change a match; fewer fields are less JSON both ways
+        and less for durable to parse, store and index), and a firing reads the whole
+        facts on this side, by id (see run_durable)."""
+        hit = self.backends.get("durable fields")
+        if hit is None:
+            read: dict[str, set[str]] = {STRATUM: {"level"}}
+            for r in self.kb.rules:
+                types = {p.alias: p.fact for p in r.when if p.alias}
+                for p in r.when:
+                    mine = read.setdefault(p.fact, set())
+                    for c in p.where:
+                        mine.update(fields_of(c))
+                        for ref in refs_of(c):
+                            read.setdefault(types[ref.alias], set()).add(ref.field)
+            hit = self.backends["durable fields"] = {
+                t: frozenset({"fact", "id", *fields}) for t, fields in read.items()}
+        return hit
+
+    def durable_params(self, params: Mapping[str, Any],
+                       key: tuple[Any, ...] | None = None) -> Fact:
+        """The parameters fact a durable session gets: the parameters rule conditions read
+        (what else it holds no condition can see; it is in every firing's message), for
+        the values ``key`` (:meth:`condition_key`) gives: the last one made is kept (most
+        cases share their values; kept apart from the per-key entries of :meth:`_cache`,
+        which a what-if over many parameter sets fills)."""
+        key = self.condition_key(params) if key is None else key
+        last = self.backends.get("durable params")
+        if last is not None and last[0] == key:
+            fact: Fact = last[1]
+            return fact
+        names = self.backends["condition params"]
+        fact = {"fact": PARAMS_ID, "id": PARAMS_ID,
+                **{n: v for n, v in zip(names, key, strict=True) if v is not MISSING}}
+        self.backends["durable params"] = (key, fact)
+        return fact
+
+    def durable_rows(self, fb: FactBase) -> dict[str, tuple[Fact, Fact]]:
+        """The KB table rows as a durable session gets them, by id: (the row, a copy with
+        the fields conditions read, see :meth:`durable_fields`), made once from ``fb``'s
+        rows (the same dicts in every case's facts; a row that is not the one kept here
+        goes in whole, which matches the same)."""
+        hit = self.backends.get("durable rows")
+        if hit is None:
+            fields = self.durable_fields()
+            hit = self.backends["durable rows"] = {}
+            for i in fb.static:
+                f = fb.facts.get(i)
+                if f is not None and f["fact"] in fields:
+                    keep = fields[f["fact"]]
+                    hit[i] = (f, {k: v for k, v in f.items() if k in keep})
+        return hit
+
+    def always_admitted(self) -> frozenset[str]:
+        """The fact types of which admission takes every fact: some pattern of the type
+        tests nothing of the fact alone (each of its conditions compares with another
+        pattern's field), so the compiled admission has nothing to refuse it on."""
+        hit = self.backends.get("always admitted")
+        if hit is None:
+            hit = self.backends["always admitted"] = frozenset(
+                p.fact for r in self.kb.rules for p in r.when
+                if all(refs_of(c) for c in p.where))
+        return hit
+
+    def durable_controls(self) -> list[Fact]:
+        """The control facts of a durable session, one per level of :meth:`gated_levels`."""
+        hit = self.backends.get("durable controls")
+        if hit is None:
+            hit = self.backends["durable controls"] = [
+                {"fact": STRATUM, "id": f"{STRATUM}:{k}", "level": k}
+                for k in self.gated_levels()]
+        return hit
+
+    def durable_firings(self) -> Mapping[str, Callable[..., Sequence[Fact]]]:
+        """Per durable rule (a rule id, or a variant's name), its firing as generated
+        Python (see _durable_firings)."""
+        hit = self.backends.get("durable firings")
+        if hit is None:
+            hit = self.backends["durable firings"] = _durable_firings(self)
         return hit
 
     def gated_levels(self) -> list[int]:
@@ -158,7 +247,9 @@ class Program:
         return hit
 
     def _cache(self, key: Any, value: Any) -> Any:
-        kept = ("durable", "conclude", "condition params", "gated", "demand", "admission")
+        kept = ("durable", "conclude", "condition params", "gated", "demand", "admission",
+                "durable fields", "durable firings", "durable controls", "durable rows",
+                "always admitted", "durable params")
         if sum(1 for k in self.backends if k not in kept) >= 32:  # many policies: bound it
             for k in [k for k in self.backends if k not in kept]:
                 del self.backends[k]
@@ -179,6 +270,50 @@ class _Conclusions(dict[str, "tuple[Concluder, Concluder]"]):
         entry = self[rule_id] = conclusion_functions(
             self.program.kb, self.program.rule(rule_id), self.program.strata[rule_id])
         return entry
+
+
+def _durable_firings(program: Program) -> dict[str, Callable[..., Sequence[Fact]]]:
+    """Per durable rule (a rule id, or a variant's name), ``fire(trace, admit, release,
+    slim, fired, matched)`` (see run_durable), as generated Python, one source for the
+    program compiled once (its code kept on disk as the rules' is): the rule's conclusion
+    function (made on the rule's first firing) called on the whole facts of its positive
+    patterns, looked up in the trace by the ids in ``matched``; and the facts to assert in
+    response: none when no pattern takes the conclusion's type or when ``admit`` refuses
+    it (not asked when a pattern of that type tests nothing of the fact alone), else the
+    conclusion with the fields conditions read, and the table rows it releases. A variant
+    of a rule (see _alternatives) fires once per set of matched facts (``fired``)."""
+    fields = program.durable_fields()
+    always = program.always_admitted()
+    joining = {by for joins in program.on_demand.values() for by, _, _ in joins}
+    source: list[str] = []
+    names: dict[str, str] = {}
+    for i, name in enumerate(program.durable_rules):
+        variant_of = program.durable_variants.get(name)
+        rule = program.rule(variant_of or name)
+        args = "".join(f", facts[matched[{_alias(p, k)!r}]['id']]"
+                       for k, p in enumerate(rule.when) if not p.negated)
+        names[name] = f"fire_{i}"
+        source.append(f"def fire_{i}(trace, admit, release, slim, fired, matched):")
+        if variant_of is not None:  # the facts satisfying several variants fire it once
+            source += [f"    once = ({rule.id!r}, tuple(sorted((a, f['id']) for a, f in "
+                       "matched.items())))",
+                       "    if once in fired:", "        return ()", "    fired.add(once)"]
+        source += ["    facts = trace.facts", f"    fact = C[{rule.id!r}][0](trace{args})"]
+        keep = fields.get(rule.then_fact)
+        if keep is None:  # no pattern matches its type: it never goes into the session
+            source += ["    return ()", ""]
+            continue
+        source += ["    if fact is None:" if rule.then_fact in always else
+                   "    if fact is None or not admit(fact):", "        return ()",
+                   f"    out = {{k: fact[k] for k in {tuple(sorted(keep))!r} if k in fact}}"]
+        source += ["    rows = release(fact)",
+                   "    return [out, *map(slim, rows)] if rows else (out,)", ""] \
+            if rule.then_fact in joining else ["    return (out,)", ""]
+    from ._kbcache import compiled_code
+
+    ns: dict[str, Any] = {"C": program.conclusions(), "sorted": sorted, "tuple": tuple}
+    exec(compiled_code("\n".join(source), "<partways: durable firings>"), ns)
+    return {name: ns[fn] for name, fn in names.items()}
 
 
 def stratify(rules: Sequence[Rule]) -> dict[str, int]:
@@ -287,28 +422,33 @@ def on_demand(kb: KnowledgeBase) -> dict[str, tuple[tuple[str, str, str], ...]]:
     return {t: tuple(dict.fromkeys(j)) for t, j in out.items() if t not in refused}
 
 
-def _admitted(program: Program, fb: FactBase) -> tuple[list[Fact], list[Fact]]:
+def _admitted(program: Program, fb: FactBase, key: tuple[Any, ...] | None = None
+              ) -> tuple[list[Fact], list[Fact]]:
     """The input facts worth asserting (Program.admission, given the case's parameters),
     and apart from them the table rows to assert on demand (see :func:`on_demand`); table
-    rows are the same for every case: their answer is kept per parameter values."""
+    rows are the same for every case: their answer is kept per parameter values (``key``,
+    Program.condition_key, when the caller has it)."""
     params = fb.params
-    admit = program.admission(params)
-    key = ("admitted", program.condition_key(params))
-    static = program.backends.get(key)
-    if static is None:
-        static = program._cache(key, {})
+    key = program.condition_key(params) if key is None else key
+    admit = program.admission(params, key)
+    kept = program.backends.get(("admitted", key))  # row id -> 0 left out, 1 in, 2 held
+    if kept is None:
+        kept = program._cache(("admitted", key), {})
     is_static = fb.static.get
     held = program.on_demand
+    types = program.durable_fields()  # no pattern matches another type: admit says no
     out: list[Fact] = []
     later: list[Fact] = []
     for f in fb.facts.values():
         if is_static(f["id"]):
-            keep = static.get(f["id"])
-            if keep is None:
-                keep = static[f["id"]] = admit(f)
-            if keep:
-                (later if f["fact"] in held else out).append(f)
-        elif admit(f):
+            k = kept.get(f["id"])
+            if k is None:
+                k = kept[f["id"]] = (2 if f["fact"] in held else 1) if admit(f) else 0
+            if k == 1:
+                out.append(f)
+            elif k:
+                later.append(f)
+        elif f["fact"] in types and admit(f):
             out.append(f)
     return out, later
 
@@ -630,46 +770,39 @@ def run_durable(program: Program, fb: FactBase) -> Trace:
     """Evaluate one case's facts with durable_rules and return the trace of every firing."""
     trace = Trace(facts=dict(fb.facts), firings=[], params=dict(fb.params),
                   support=dict(fb.support))
-    concluding = program.conclusions()
-    admit = program.admission(fb.params)
-
-    variant_of = program.durable_variants
+    key = program.condition_key(fb.params)
+    admit = program.admission(fb.params, key)
     fired: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+    get = program.durable_rows(fb).get
 
-    def dispatch(rule_id: str, matched: Mapping[str, Fact]) -> list[Fact]:
-        if rule_id in variant_of:
-            # a rule compiled into several durable rules (_alternatives): the facts that
-            # satisfy more than one of them fire it once, as they do the rule
-            rule_id = variant_of[rule_id]
-            once = (rule_id, tuple(sorted((a, f["id"]) for a, f in matched.items())))
-            if once in fired:
-                return []
-            fired.add(once)
-        # the matched facts carry durable's "sid", which no conclusion reads
-        fact = concluding[rule_id][1](trace, matched)
-        if fact is None or not admit(fact):  # no pattern could take it
-            return []
-        # (the adapter asserts a copy with the session id: none leaks into the trace)
-        return [fact, *demand[0].release(fact)]
+    def slim(f: Fact) -> Fact:
+        """A KB table row as its session gets it (Program.durable_rows), else ``f``."""
+        hit = get(f["id"])
+        return hit[1] if hit is not None and hit[0] is f else f
 
     # Only facts some pattern can match go in (the others could never take part), which
     # also lets them go in one batch; table rows that join other facts follow those facts.
-    base, held = _admitted(program, fb)
-    base.sort(key=lambda f: f["id"])
+    base, held = _admitted(program, fb, key)
+    base.sort(key=_BY_ID)
     if PARAMS_ID in program.consumed:
-        base.insert(0, params_fact(fb.params))
-    demand = [_Demand(program, held)]
-    inputs = base + [row for f in base for row in demand[0].release(f)]
+        base.insert(0, program.durable_params(fb.params, key))
+    demand = _Demand(program, held)
+    joins = demand.joins
+    inputs = [*base, *(row for f in base if f["fact"] in joins for row in demand.release(f))]
+    inputs = [h[1] if (h := get(f["id"])) is not None and h[0] is f else f for f in inputs]
     # Level 0 too: a rule that only negates case facts sits in stratum 0 and waits on it.
     # (only the strata that have such rules: another control fact would match nothing)
-    controls = [{"fact": STRATUM, "id": f"{STRATUM}:{k}", "level": k}
-                for k in program.gated_levels()]
-    if not program.durable.run(inputs, controls, dispatch):
+    controls = program.durable_controls()
+    firings = program.durable_firings()
+    if not program.durable.run(inputs, controls, firings,
+                               (trace, admit, demand.release, slim, fired)):
         # durable judged a fact unmatched that the filter let through: run fact by fact.
         trace.firings.clear()
         fired.clear()
         trace.facts = dict(fb.facts)
-        demand[0] = _Demand(program, held)
-        inputs = base + [row for f in base for row in demand[0].release(f)]
-        program.durable.run(inputs, controls, dispatch, batch=False)
+        demand = _Demand(program, held)
+        inputs = [*base, *(row for f in base for row in demand.release(f))]
+        inputs = [h[1] if (h := get(f["id"])) is not None and h[0] is f else f for f in inputs]
+        program.durable.run(inputs, controls, firings,
+                            (trace, admit, demand.release, slim, fired), batch=False)
     return trace

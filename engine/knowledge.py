@@ -159,6 +159,11 @@ class KnowledgeBase:
     def concept(self, kind: str, key: str) -> Concept | None:
         return self.concepts.get(kind, {}).get(key)
 
+    def findings_concept(self) -> str:
+        """The concept kind that names the KB's findings (its red flags): the first
+        finding output's (the manifest schema requires one, with a concept)."""
+        return str(self.outputs["findings"][0]["concept"])
+
     def text(self, texts: Texts | None, lang: str) -> str:
         """``texts`` in ``lang``, falling back to the KB's first language."""
         if not texts:

@@ -34,13 +34,16 @@ def visible_data(value: Any) -> Any:
     if isinstance(value, str):
         return visible(value)
     if isinstance(value, dict):  # the common case first: one call per container
-        return {k: visible(v) if type(v) is str else
+        # (visible() written out: most text is printable ASCII and stays as it is)
+        return {k: (v if v.isascii() and v.isprintable() else v.translate(_TABLE))
+                if type(v) is str else
                 v if v is None or type(v) in _SCALARS else visible_data(v)
                 for k, v in value.items()}
     if isinstance(value, Mapping):
         return {k: visible_data(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [visible_data(v) for v in value]
+        return [visible_data(v) if type(v) is not str else v
+                if v.isascii() and v.isprintable() else v.translate(_TABLE) for v in value]
     return value
 
 

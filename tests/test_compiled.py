@@ -129,22 +129,22 @@ def test_a_case_with_facts_of_a_table_type_of_its_own_leaves_the_shared_rows_alo
 
 def test_generated_code_is_kept_on_disk_and_a_bad_entry_only_costs_a_compile(
         tmp_path: Any, monkeypatch: Any) -> None:
-    from partways import compiled
+    from partways import _kbcache
 
     monkeypatch.setenv("PARTWAYS_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(compiled, "_CODE", {})
+    monkeypatch.setattr(_kbcache, "_CODE", {})
     source = "def f():\n    return 42\n"
     ns: dict[str, Any] = {}
-    exec(compiled._code(source, "<test>"), ns)
+    exec(_kbcache.compiled_code(source, "<test>"), ns)
     assert ns["f"]() == 42
     (kept,) = tmp_path.glob("code-*.marshal")
-    monkeypatch.setattr(compiled, "_CODE", {})
-    assert compiled._code(source, "<test>").co_filename == "<test>"  # loaded
+    monkeypatch.setattr(_kbcache, "_CODE", {})
+    assert _kbcache.compiled_code(source, "<test>").co_filename == "<test>"  # loaded
     kept.write_bytes(b"not code")
-    monkeypatch.setattr(compiled, "_CODE", {})
-    exec(compiled._code(source, "<test>"), ns)
+    monkeypatch.setattr(_kbcache, "_CODE", {})
+    exec(_kbcache.compiled_code(source, "<test>"), ns)
     assert ns["f"]() == 42
     monkeypatch.setenv("PARTWAYS_CACHE_DIR", str(kept))  # a file, not a folder
-    monkeypatch.setattr(compiled, "_CODE", {})
-    exec(compiled._code(source, "<other>"), ns)
+    monkeypatch.setattr(_kbcache, "_CODE", {})
+    exec(_kbcache.compiled_code(source, "<other>"), ns)
     assert ns["f"]() == 42

@@ -18,15 +18,16 @@ def test_a_refused_batch_is_reported_and_the_run_fact_by_fact_fires() -> None:
     program = DurableProgram({"r": [{"a": {"$and": [{"fact": "x"}, {"v": 1}]}}]})
     fired: list[tuple[str, Any]] = []
 
-    def dispatch(rule: str, matched: Any) -> list[Any]:
+    def action(rule: str, matched: Any) -> list[Any]:
         fired.append((rule, matched["a"]["id"]))
         return []
 
+    actions = {"r": action}
     facts = [{"fact": "x", "id": "x:1", "v": 1}, {"fact": "y", "id": "y:1"}]
-    assert program.run(facts, [], dispatch) is False
+    assert program.run(facts, [], actions, ("r",)) is False
     assert fired == []
-    assert program.run(facts, [], dispatch, batch=False) is True
+    assert program.run(facts, [], actions, ("r",), batch=False) is True
     assert fired == [("r", "x:1")]
     fired.clear()
-    assert program.run(facts[:1], [], dispatch) is True  # a fresh session each run
+    assert program.run(facts[:1], [], actions, ("r",)) is True  # a fresh session each run
     assert fired == [("r", "x:1")]

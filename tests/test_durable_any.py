@@ -136,12 +136,12 @@ def test_durable_itself_still_mis_evaluates_such_an_or() -> None:
     program = DurableProgram({"r": [s, either]})
     fired: list[str] = []
 
-    def dispatch(rule: str, matched: Any) -> list[Any]:
+    def action(matched: Any) -> list[Any]:
         fired.append(matched["e"]["id"])
         return []
 
     facts = [{"fact": "s", "id": "s1", "first_age": 10},
              {"fact": "event", "id": "e1", "date_age": 5, "type": "x"},
              {"fact": "event", "id": "e2", "date_age": 50, "type": "y"}]
-    program.run(facts, [], dispatch, batch=False)
+    program.run(facts, [], {"r": action}, batch=False)
     assert fired == ["e1"]  # e2 (type y) is missing: the reason for the expansion

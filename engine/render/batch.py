@@ -5,6 +5,7 @@ values, red-flag names) in its columns; Arabic and Persian show their titles."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +33,7 @@ def _decision(kb: KnowledgeBase, value: str, lang: str) -> str:
 
 
 def _flag(kb: KnowledgeBase, name: str, lang: str) -> str:
-    return name if ids_shown(lang) else _title(kb, kb.outputs["findings"][0]["concept"],
-                                               name, lang)
+    return name if ids_shown(lang) else _title(kb, kb.findings_concept(), name, lang)
 
 
 def _cell(lx: Lang, text: str, width: int) -> str:
@@ -49,8 +49,6 @@ def _cell(lx: Lang, text: str, width: int) -> str:
 def _wrapped(lx: Lang, text: str, width: int) -> list[str]:
     """``text`` over as many lines of ``width`` columns as it needs (broken between words,
     a word longer than a line cut into pieces), each line a padded cell."""
-    import textwrap
-
     return [_cell(lx, ln, width) for ln in textwrap.wrap(text, width) or [""]]
 
 
@@ -156,9 +154,9 @@ def render_summary(s: Summary, kb: KnowledgeBase, lang: str = "en") -> str:
     spec = portfolio_spec(kb)
     outputs = {rule["id"]: rule.get("output", {}) for rule in spec.rules} if spec else {}
     for rule_id, r in sorted(s.portfolio.get("rules", {}).items()):
-        if "set_size" in r and not r["with_measure"]:
-            continue  # no client with the measure: nothing to say
         if "set_size" in r:
+            if not r["with_measure"]:
+                continue  # no client with the measure: nothing to say
             key = "batch_pareto_holds" if r["holds"] else "batch_pareto_not"
             lines.append(ui(kb, key, lang, title=r["title"], guidance=lx.join(r["guidance"]),
                             size=r["set_size"], clients=r["with_measure"],

@@ -852,24 +852,22 @@ def _nearest(found: list[Found]) -> list[Found]:
     nearly matched only the nearest misses (fewest failed tests). A record that several
     rules examined is then explained by what kept it closest to counting, not once per
     rule with every failed test."""
-    near = [f for f in found if not f.blocks]
+    # each near miss's failed fields (their number is how near it came), once
+    misses = [None if f.blocks else tuple(c.field for c in f.checks if not c.held)
+              for f in found]
+    near = [len(m) for m in misses if m is not None]
     if not near:
         return found
-    fewest = min(_failed(f) for f in near)
+    fewest = min(near)
     out: list[Found] = []
     seen: set[tuple[str, ...]] = set()  # one reason per set of failed fields
-    for f in found:
-        if not f.blocks:
-            fields = tuple(c.field for c in f.checks if not c.held)
-            if _failed(f) != fewest or fields in seen:
+    for f, fields in zip(found, misses, strict=True):
+        if fields is not None:
+            if len(fields) != fewest or fields in seen:
                 continue
             seen.add(fields)
         out.append(f)
     return out
-
-
-def _failed(f: Found) -> int:
-    return sum(1 for c in f.checks if not c.held)
 
 
 # --------------------------------------------------------------------------- why not
@@ -1173,8 +1171,7 @@ def describe_edit(kb: KnowledgeBase, e: Edit, lang: str = "en") -> str:
     """One line saying what an edit changes, in the case's own terms."""
     w = _Words(kb, lang)
     if e.op == "policy":
-        p = kb.parameters.get(str(e.field))
-        display = p.display if p is not None else "number"
+        display = _display(w, "", "", None, param=str(e.field))
         return f"{w.ui('explain_policy')} {param_title(kb, str(e.field), lang)}: " \
             f"{w.value(e.old, display)} {w.lx.arrow} {w.value(e.value, display)}"
     what = w.type_name(str(e.fact))

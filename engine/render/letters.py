@@ -143,7 +143,7 @@ def _check_situations(kb: KnowledgeBase, letter: LetterTemplate) -> None:
     if not letter.situations:
         return
     parts = set(letter.situations[0].texts)
-    known = set(kb.concepts.get(_finding_concept(kb), {}))
+    known = set(kb.concepts.get(kb.findings_concept(), {}))
     for i, s in enumerate(letter.situations):
         last = i == len(letter.situations) - 1
         if last == bool(s.signals):
@@ -164,15 +164,6 @@ def _check_situations(kb: KnowledgeBase, letter: LetterTemplate) -> None:
         if unknown:
             raise KBError(f"letter '{letter.channel}': situation '{s.id}' names unknown "
                           f"signal '{unknown[0]}'{did_you_mean(unknown[0], known)}", s.origin)
-
-
-def _finding_concept(kb: KnowledgeBase) -> str:
-    """The concept kind that names the KB's findings (its red flags)."""
-    findings = kb.outputs.get("findings") or []
-    for spec in findings if isinstance(findings, list) else [findings]:
-        if spec.get("concept"):
-            return str(spec["concept"])
-    return ""
 
 
 def _situation(letter: LetterTemplate | None, signals: set[str]) -> Situation | None:

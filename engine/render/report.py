@@ -58,14 +58,13 @@ def render_html(a: Assessment, lang: str = "en", *, graph: bool = True) -> str:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     template = env.from_string(_TEMPLATE)
-    fconcept = kb.outputs["findings"][0]["concept"]
+    fconcept = kb.findings_concept()
     signals = []
-    for s, fresh, shared in finding_evidence(a, lang):
-        c = kb.concept(fconcept, s.id)
+    for s, c, title, fresh, shared in finding_evidence(a, lang):
         signals.append({
             "id": s.id, "severity": s.severity,
             "severity_text": kb.ui_text(f"severity_{s.severity}", lang),
-            "title": kb.text(c.title, lang) if c else s.id,
+            "title": title,
             "advice": kb.text(c.advice, lang) if c and c.advice else "",
             "guidance": guidance_refs(kb, s.guidance, lang),
             "evidence": [describe_fact(kb, f, lang) for f in fresh]

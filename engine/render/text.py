@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..assessment import Assessment
-from ..knowledge import KnowledgeBase
+from ..knowledge import Concept, KnowledgeBase
 from .lang import decision_text, display_width, for_kb, guidance_refs, ids_shown, is_iso_date
 
 __all__ = ["describe_fact", "guidance_refs", "isolate", "render_text"]
@@ -69,14 +69,18 @@ def _concept_title(kb: KnowledgeBase, key: str, lang: str) -> str | None:
         if key in items:
             return kb.text(items[key].title, lang)
     return None
-def finding_evidence(a: Assessment, lang: str) -> list[tuple[Any, list[dict[str, Any]],
-                                                               list[tuple[str, int]]]]:
-    """Each finding with the evidence it shows first (``fresh``) and, for records an
-    earlier finding already listed, that finding's title and how many (``shared``): one
-    record may support two red flags when their signs differ (slow replies are both late
-    replies and communication that has not improved), and it is listed once."""
+
+
+def finding_evidence(a: Assessment, lang: str
+                     ) -> list[tuple[Any, Concept | None, str, list[dict[str, Any]],
+                                     list[tuple[str, int]]]]:
+    """Each finding with its concept and title, the evidence it shows first (``fresh``)
+    and, for records an earlier finding already listed, that finding's title and how many
+    (``shared``): one record may support two red flags when their signs differ (slow
+    replies are both late replies and communication that has not improved), and it is
+    listed once."""
     kb = a.kb
-    fconcept = kb.outputs["findings"][0]["concept"]
+    fconcept = kb.findings_concept()
     first: dict[str, str] = {}
     out = []
     for s in a.signals:
@@ -93,7 +97,7 @@ def finding_evidence(a: Assessment, lang: str) -> list[tuple[Any, list[dict[str,
                 continue
             first.setdefault(ev, title)
             fresh.append(fact)
-        out.append((s, fresh, list(shared.items())))
+        out.append((s, c, title, fresh, list(shared.items())))
     return out
 
 
@@ -121,10 +125,8 @@ def render_text(a: Assessment, lang: str = "en") -> str:
     lines.append(f"{ui('signals', lang)}:")
     if not a.signals:
         lines.append(f"  {ui('no_signals', lang)}")
-    fconcept = out["findings"][0]["concept"]
-    for s, fresh, shared in finding_evidence(a, lang):
-        c = kb.concept(fconcept, s.id)
-        title = kb.text(c.title, lang) if c else s.id
+    fconcept = kb.findings_concept()
+    for s, _c, title, fresh, shared in finding_evidence(a, lang):
         sev = lx.bracket(ui(f"severity_{s.severity}", lang))
         status = f" {lx.bracket(ui(f'status_{s.status}', lang))}" \
             if s.status and s.status != "active" else ""
