@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -63,7 +63,7 @@ def plain_tag(text: str) -> str:
     tag = _PLAIN_TAGS.get(text)
     if tag is None:
         # the resolver reads only class attributes: the implicit resolvers, no paths
-        tag = str(_resolve(_Loader, yaml.ScalarNode, text, (True, False)))
+        tag = str(_resolve(cast(Any, _Loader), yaml.ScalarNode, text, (True, False)))
         if len(text) <= 64 and len(_PLAIN_TAGS) < 10_000:
             _PLAIN_TAGS[text] = tag
     return tag
@@ -292,7 +292,7 @@ def scalar_value(tag: str, text: str) -> Any:
 #: A plain scalar's (tag, text) -> its value, for the values that passed every check
 #: (numbers, booleans, null: the same text always gives the same value).
 _VALUES: dict[tuple[str, str], Any] = {}
-_UNKNOWN = object()
+_UNKNOWN: object = object()
 
 
 def _construct_scalar_value(node: yaml.ScalarNode) -> Any:

@@ -92,7 +92,8 @@ class _Parser:
         return self.mapping(i, indent, path, depth)
 
     def mapping(self, i: int, indent: int, path: tuple[Any, ...], depth: int) -> dict[str, Any]:
-        rows, lines, out = self.rows, self.lines, {}
+        rows, lines = self.rows, self.lines
+        out: dict[str, Any] = {}
         n = len(rows)
         key_match, text_keys = _KEY.match, _TEXT_KEYS
         plain_tags, values = _yaml._PLAIN_TAGS, _yaml._VALUES
@@ -143,7 +144,8 @@ class _Parser:
         return out
 
     def sequence(self, i: int, indent: int, path: tuple[Any, ...], depth: int) -> list[Any]:
-        rows, lines, out = self.rows, self.lines, []
+        rows, lines = self.rows, self.lines
+        out: list[Any] = []
         n = len(rows)
         while i < n:
             number, at, content = rows[i]
@@ -262,4 +264,4 @@ def _text_key(key: str) -> bool:
 
 
 _TEXT_KEYS: set[str] = set()
-_UNKNOWN = _yaml._UNKNOWN
+_UNKNOWN: object = _yaml._UNKNOWN
