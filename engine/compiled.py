@@ -32,7 +32,6 @@ another parameter set of the same shape, or a cold process, does not compile aga
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import is_, itemgetter
@@ -59,7 +58,7 @@ from .expr import (
     refs_of,
 )
 from .facts import Fact, FactBase
-from .inference import Firing, Trace, _alias
+from .inference import Firing, Trace, _alias, derivation_digest
 from .knowledge import KnowledgeBase, Rule
 
 Env = dict[str, Fact]
@@ -133,7 +132,7 @@ def _digest(text: str) -> str:
     share most derivations; bounded)."""
     if len(_DIGESTS) >= 100_000:
         _DIGESTS.clear()
-    out = _DIGESTS[text] = hashlib.sha1(text.encode()).hexdigest()[:8]
+    out = _DIGESTS[text] = derivation_digest(text)
     return out
 
 

@@ -652,9 +652,15 @@ def conclusion_id(kb: KnowledgeBase, rule: Rule, premise_ids: Sequence[str],
     if rule.key:
         return f"{rule.then_fact}:" + "/".join(str(fields.get(k)) for k in rule.key)
     label = fields.get(ft.label_field) if ft.label_field else None
-    digest = hashlib.sha1("|".join([rule.id, *premise_ids]).encode()).hexdigest()[:8]
+    digest = derivation_digest("|".join([rule.id, *premise_ids]))
     return f"{rule.then_fact}:{label}#{digest}" if label is not None \
         else f"{rule.then_fact}#{digest}"
+
+
+def derivation_digest(derivation: str) -> str:
+    """The 8 hex digits a conclusion id carries for ``derivation`` (``rule|premise ids``),
+    the same in every backend."""
+    return hashlib.sha1(derivation.encode()).hexdigest()[:8]
 
 
 def conclude(kb: KnowledgeBase, rule: Rule, matched: Mapping[str, Fact],
