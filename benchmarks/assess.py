@@ -10,7 +10,10 @@ The headline is file -> ``to_json()`` (what a user gets) and mapping -> ``to_jso
 (what an embedding gets), median of ``--rounds`` timed runs over the same cases; beneath
 it, the stage table (YAML parse, schema validation, semantic checks, facts, inference,
 graph and result, JSON). Every figure is printed beside the machine's load average
-(``os.getloadavg``): on a busy machine they are upper bounds. Asserts nothing.
+(``os.getloadavg``): on a busy machine they are upper bounds; the host's own speed (a fixed
+loop, timed at the start and at the end) says whether the machine drifted during the run.
+benchmarks/instructions.py counts instructions instead, which no drift moves. Asserts
+nothing.
 
 Garbage collection: the headline pays whatever collections a real run pays (nothing is
 retained across cases). The stage table times each stage alone over inputs prepared in
@@ -300,6 +303,20 @@ def soak(kb: partways.KnowledgeBase, data: Sequence[dict[str, Any]], engine: str
     print(f"  soak ({engine}): {total:,} cases in {s:.1f} s ({total / s:,.0f} cases/s)")
 
 
+def host_speed() -> str:
+    """The host's speed now: the best of 5 timings of a fixed pure-Python loop. On a
+    virtual or shared machine it drifts (this project's measured 204-393 ms for the same
+    loop within minutes); figures printed beside it scale with it."""
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i
+        best = min(best, time.perf_counter() - t0)
+    return f"reference loop {best * 1e3:.0f} ms"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -326,6 +343,7 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}  rules: {len(kb.rules)}  strata: "
           f"{program.max_stratum + 1}  generated cases: {args.n}  examples: {len(examples)}  "
           f"rounds: {args.rounds} (median)  cores: {os.cpu_count()}  clock: {args.clock}")
+    print(f"host speed at the start: {host_speed()} (lower is faster)")
     with tempfile.TemporaryDirectory() as tmp:
         paths = write_cases(Path(tmp), data)
         sample = [build_facts(kb, c) for c in (partways.load_case(p, kb) for p in paths[:200])]
@@ -360,6 +378,7 @@ def main() -> None:
                 print(f"\nRSS over {args.soak:,} cases ({engine})")
                 soak(kb, data, engine, args.soak)
     print(f"\npeak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3:.1f} MB")
+    print(f"host speed at the end: {host_speed()}")
 
 
 if __name__ == "__main__":
