@@ -13,7 +13,7 @@ from .case import Case, _Plain, case_from_data, check_doc, load_case, parse_case
 from .errors import CaseError
 from .facts import build_facts
 from .inference import Program, compile_kb, run
-from .knowledge import KnowledgeBase, load_kb
+from .knowledge import KnowledgeBase, load_kb, per_kb
 
 _PROGRAMS: dict[int, tuple[KnowledgeBase, Program]] = {}
 
@@ -25,11 +25,7 @@ KBLike = KnowledgeBase | PathLike | Sequence[PathLike] | None
 
 def program_for(kb: KnowledgeBase) -> Program:
     """The compiled program of ``kb`` (compiled once per KB object)."""
-    hit = _PROGRAMS.get(id(kb))
-    if hit is None or hit[0] is not kb:
-        hit = (kb, compile_kb(kb))
-        _PROGRAMS[id(kb)] = hit
-    return hit[1]
+    return per_kb(_PROGRAMS, kb, compile_kb)
 
 
 def resolve_kb(kb: KBLike = None, overlays: Sequence[PathLike] = ()) -> KnowledgeBase:

@@ -15,7 +15,7 @@ from .contract import stamp
 from .errors import InferenceError
 from .graph import LightGraph, light_graph, node_link
 from .inference import Program, Trace
-from .knowledge import KnowledgeBase
+from .knowledge import KnowledgeBase, per_kb
 from .records import Record
 
 if TYPE_CHECKING:  # explain imports this module; import it lazily at run time
@@ -271,10 +271,7 @@ _OUTPUTS: dict[int, tuple[KnowledgeBase, _Outputs]] = {}
 
 def _outputs(kb: KnowledgeBase) -> _Outputs:
     """The KB's :class:`_Outputs` (made on first use)."""
-    hit = _OUTPUTS.get(id(kb))
-    if hit is None or hit[0] is not kb:
-        hit = _OUTPUTS[id(kb)] = (kb, _Outputs(kb))
-    return hit[1]
+    return per_kb(_OUTPUTS, kb, _Outputs)
 
 
 class _Conclusions:

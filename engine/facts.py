@@ -27,7 +27,7 @@ from .expr import (
     normalize_number,
     refs_of,
 )
-from .knowledge import FactType, KnowledgeBase, Metric
+from .knowledge import FactType, KnowledgeBase, Metric, per_kb
 
 PARAMS_ID = "$params"
 
@@ -171,10 +171,7 @@ _PLANS: dict[int, tuple[KnowledgeBase, _Plan]] = {}
 
 
 def _plan(kb: KnowledgeBase) -> _Plan:
-    hit = _PLANS.get(id(kb))
-    if hit is None or hit[0] is not kb:
-        hit = _PLANS[id(kb)] = (kb, _Plan(kb))
-    return hit[1]
+    return per_kb(_PLANS, kb, _Plan)
 
 
 def params_fact(params: Mapping[str, Any]) -> Fact:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .facts import PARAMS_ID
 from .inference import Trace
-from .knowledge import KnowledgeBase
+from .knowledge import KnowledgeBase, per_kb
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -202,13 +202,14 @@ _KINDS: dict[int, tuple[KnowledgeBase, dict[str, tuple[str, str | None] | None]]
 
 def _node_kinds(kb: KnowledgeBase) -> dict[str, tuple[str, str | None] | None]:
     """Every fact type's :data:`_PLAIN_KIND`-like entry, computed once per KB."""
-    hit = _KINDS.get(id(kb))
-    if hit is None or hit[0] is not kb:
-        table = {name: None if ft.table else (ft.layer, ft.label_field or None)
-                 for name, ft in kb.fact_types.items()}
-        table[PARAMS_ID] = None  # the parameters fact (its id is its type): KB, not case
-        hit = _KINDS[id(kb)] = (kb, table)
-    return hit[1]
+    return per_kb(_KINDS, kb, _kinds_of)
+
+
+def _kinds_of(kb: KnowledgeBase) -> dict[str, tuple[str, str | None] | None]:
+    table = {name: None if ft.table else (ft.layer, ft.label_field or None)
+             for name, ft in kb.fact_types.items()}
+    table[PARAMS_ID] = None  # the parameters fact (its id is its type): KB, not case
+    return table
 
 
 _ID = itemgetter("id")

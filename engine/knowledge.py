@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from . import _yaml, limits
 from .errors import KBError, Source, did_you_mean
@@ -113,6 +113,20 @@ class Table:
     rows: tuple[Mapping[str, Any], ...]
     description: Texts | None = None
     origin: Source | None = None
+
+
+_T = TypeVar("_T")
+
+
+def per_kb(cache: dict[int, tuple[KnowledgeBase, _T]], kb: KnowledgeBase,
+           make: Callable[[KnowledgeBase], _T]) -> _T:
+    """``make(kb)``, made once per KB object and kept in ``cache`` (a KB is immutable once
+    loaded). Kept by the KB's id beside the KB itself: a new KB that reuses a freed id is
+    told apart by identity and gets its own."""
+    hit = cache.get(id(kb))
+    if hit is None or hit[0] is not kb:
+        hit = cache[id(kb)] = (kb, make(kb))
+    return hit[1]
 
 
 @dataclass(frozen=True, eq=False)

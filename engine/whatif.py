@@ -27,7 +27,7 @@ from .expr import params_of
 from .facts import build_facts
 from .inference import Program, compile_kb, run
 from .journal import coerce_entry, parse_pairs
-from .knowledge import FactType, KnowledgeBase, Texts
+from .knowledge import FactType, KnowledgeBase, Texts, per_kb
 from .records import Record
 
 DEFAULT_MAX_SIZE = 2
@@ -568,20 +568,20 @@ def decision_program(kb: KnowledgeBase) -> Program:
     the producers of the decision's type and, transitively, of every type they match or
     negate. Same strata for what remains, so the same decision.
     """
-    hit = _DECIDERS.get(id(kb))
-    if hit is None or hit[0] is not kb:
-        needed = {kb.outputs["decision"]["fact"]}
-        grew = True
-        while grew:
-            before = len(needed)
-            for r in kb.rules:
-                if r.then_fact in needed:
-                    needed.update(p.fact for p in r.when)
-            grew = len(needed) > before
-        rules = tuple(r for r in kb.rules if r.then_fact in needed)
-        hit = (kb, compile_kb(replace(kb, rules=rules)))
-        _DECIDERS[id(kb)] = hit
-    return hit[1]
+    return per_kb(_DECIDERS, kb, _decider)
+
+
+def _decider(kb: KnowledgeBase) -> Program:
+    needed = {kb.outputs["decision"]["fact"]}
+    grew = True
+    while grew:
+        before = len(needed)
+        for r in kb.rules:
+            if r.then_fact in needed:
+                needed.update(p.fact for p in r.when)
+        grew = len(needed) > before
+    rules = tuple(r for r in kb.rules if r.then_fact in needed)
+    return compile_kb(replace(kb, rules=rules))
 
 
 def _rests_on(kb: KnowledgeBase, trace: Any) -> frozenset[Any]:
