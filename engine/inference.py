@@ -725,7 +725,12 @@ def durable_problem() -> str | None:
         try:
             from . import _durable  # noqa: F401
         except Exception as exc:  # ImportError, or an undefined symbol in its C extension
-            _durable_state.append(f"{type(exc).__name__}: {exc}".splitlines()[0])
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            if "PyEval_CallObject" in reason:  # built for Python >= 3.13 without the define
+                reason += ("; to use it, rebuild it for this Python: CPPFLAGS=-DPyEval_CallObject"
+                           "=PyObject_CallObject pip install --force-reinstall --no-cache-dir "
+                           "--no-binary durable-rules durable-rules==2.0.28")
+            _durable_state.append(reason)
         else:
             _durable_state.append(None)
     return _durable_state[0]
