@@ -27,6 +27,12 @@ SEVERITY_ORDER = {"info": 0, "minor": 1, "serious": 2, "critical": 3}
 _EVIDENCE = frozenset(["evidence"])  # the layer of a finding's evidence
 
 
+def _layers(spec: Mapping[str, Any] | None) -> frozenset[str]:
+    """The layers whose facts an output entry lists as its evidence (``evidence:`` in the
+    manifest; default the evidence layer)."""
+    return frozenset(spec["evidence"]) if spec and "evidence" in spec else _EVIDENCE
+
+
 @dataclass(frozen=True)
 class Finding(Record):
     """A signal shown to the user (a red flag), with the evidence behind it."""
@@ -209,9 +215,10 @@ class Assessment:
         entry per kind of evidence (its label field and value) with how many there are."""
         spec = self.kb.outputs.get("uncounted")
         rows: dict[tuple[str, str], dict[str, Any]] = {}
+        layers = _layers(spec)
         for f in self._conclusions(spec["fact"]) if spec else ():
             extra = {k: v for k, v in f.items() if k not in ("fact", "id", "count")}
-            for ev in self.light.ancestors_in(f["id"], _EVIDENCE):
+            for ev in self.light.ancestors_in(f["id"], layers):
                 node = self.light.nodes[ev]
                 ft = self.kb.fact_types.get(node["fact"])
                 field_name = ft.label_field if ft and ft.label_field else "fact"
@@ -336,7 +343,7 @@ def build(program: Program, case: Case, trace: Trace) -> Assessment:
         for f in conclusions(spec["fact"]):
             key = f[spec["key"]]
             concept = kb.concept(spec["concept"], key)
-            evidence = tuple(g.ancestors_in(f["id"], _EVIDENCE))
+            evidence = tuple(g.ancestors_in(f["id"], _layers(spec)))
             prev = findings.get(key)
             sev = f.get("severity", "minor")
             if prev is not None:
