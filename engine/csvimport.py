@@ -130,7 +130,8 @@ def _header(mapping: CsvMapping, fname: str, header: list[str], path: str
 
 
 def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """Rows of a CSV file (UTF-8, BOM tolerated; ``,`` or ``;`` sniffed), numbered from 1."""
+    """Rows of a CSV file (UTF-8, BOM tolerated; ``,`` or ``;`` sniffed), each with the
+    line it starts on (a quoted value may run over several lines), counted from 1."""
     try:
         fh = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
@@ -141,8 +142,10 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         delim = ";" if sample.count(";") > sample.count(",") else ","
         reader = csv.reader(fh, delimiter=delim)
         try:
+            start = 1
             for row in reader:
-                yield reader.line_num, row
+                yield start, row
+                start = reader.line_num + 1
         except (csv.Error, UnicodeDecodeError) as exc:
             raise CaseError(f"malformed CSV: {exc}", Source(str(path), reader.line_num)) \
                 from None
@@ -210,7 +213,7 @@ def _import(mapping: CsvMapping, kb: KnowledgeBase, files: Mapping[str, Path],
             yield ImportedCase("", 1, {}, errors=header_errors, path=_path(header_errors))
             header_errors = []
         case = _client(mapping, kb, cols, cpath, row, values)
-        case.errors += _overflow(values, width, cpath, row)
+        case.errors += _overflow(values, width, cpath, row) + _short(values, width, cpath, row)
         if not extra.see(case.client):
             case.errors.append(CaseError(f"client '{case.client}' is listed twice",
                                          Source(cpath, row, mapping.key)))
@@ -298,6 +301,17 @@ def _overflow(values: list[str], width: int, path: str, row: int) -> list[CaseEr
                       "that is not in quotes?", Source(path, row, f"column {width + 1}"))]
 
 
+def _short(values: list[str], width: int, path: str, row: int) -> list[CaseError]:
+    """A row with fewer values than the header has columns: every value after a missing
+    comma sits in the wrong column, so the row is refused rather than read shifted."""
+    if len(values) >= width:
+        return []
+    return [CaseError(f"{len(values)} value{'s' if len(values) > 1 else ''} for the "
+                      f"{width} columns of the header: a missing comma shifts every value "
+                      "after it (write an empty value as an empty cell: a,,b)",
+                      Source(path, row, f"column {len(values) + 1}"))]
+
+
 def _client(mapping: CsvMapping, kb: KnowledgeBase, cols: Mapping[int, Column], path: str,
             row: int, values: list[str]) -> ImportedCase:
     data: dict[str, Any] = {}
@@ -350,7 +364,8 @@ def _list_rows(mapping: CsvMapping, kb: KnowledgeBase, fname: str, path: Path,
         client = raw.pop(mapping.key, "")
         item: dict[str, Any] = {}
         origin: dict[tuple[Any, ...], tuple[str, int, str]] = {}
-        errors = _overflow(values, width, str(path), row)
+        errors = _overflow(values, width, str(path), row) + _short(values, width, str(path),
+                                                                    row)
         for name, text in raw.items():
             col = by_name[name]
             key = col.path[-1]

@@ -134,6 +134,32 @@ def test_csv_shifted_rows_money_formats_and_failed_rows_name_their_client(
                                 "it without currency signs or thousands separators: 1200)")
 
 
+def test_csv_short_rows_are_refused_and_rows_are_located_at_their_first_line(
+        tmp_path: Path) -> None:
+    # Beta's row lost a comma: read as it stands, 0 would land in Hours and the row
+    # would be assessed with no amount due, so it is refused; Gamma's event spans two
+    # lines (a quoted note).
+    _export(tmp_path,
+            "Company,As of,Hours,Amount due\n"
+            "Acme,2026-11-16,10,0\nBeta,2026-11-16,0\nGamma,2026-11-16,10,0\n"
+            "Delta,2026-11-16,10,0\n",
+            "Client,Date,Type,Days late,Notes\n"
+            "Gamma,2026-10-01,late_payment,x,\"paid after\ntwo reminders\"\n"
+            "Delta,2026-10-02,late_payment,12,\n"
+            "Acme,2026-10-03,late_payment,4\n")
+    c, e = tmp_path / "clients.csv", tmp_path / "events.csv"
+    result = CliRunner().invoke(main, ["batch", str(tmp_path), "--format", "csv"])
+    assert result.exit_code == 1
+    rows = {r["client"]: r for r in csv.DictReader(result.stdout.splitlines())}
+    assert rows["Beta"]["error"] == (
+        f"{c}:3: column 4: 3 values for the 4 columns of the header: a missing comma "
+        "shifts every value after it (write an empty value as an empty cell: a,,b)")
+    assert rows["Acme"]["error"].startswith(f"{e}:5: column 5: 4 values for the 5 columns")
+    # a record with a two-line value is located at the line it starts on
+    assert rows["Gamma"]["error"] == f"{e}:2: days_late: 'x' is not a whole number"
+    assert rows["Delta"]["error"] == "" and rows["Delta"]["decision"]
+
+
 def test_columns_match_case_insensitively_with_aliases(kb: partways.KnowledgeBase,
                                                        tmp_path: Path) -> None:
     from partways.csvimport import import_csv
