@@ -48,8 +48,9 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "plan": ("exit_toolkit", "plan",
              "The dated exit checklist of CASE, each step with its guidance id."),
     "report": ("report", "report",
-               "An HTML report of CASE: decision, signals, steps, dated plan, explanation and "
-               "the decision graph, in one file that needs no network and prints well."),
+               "An HTML report of CASE: decision, signals, repairs tried, steps, dated plan, "
+               "explanation and the decision graph, in one file that needs no network and "
+               "prints well."),
     "schema": ("contract", "schema",
                "Print a JSON Schema (2020-12) of the contract: the case format, the "
                "assessment JSON, or the JSON answer of why, why-not, what-if, flip or plan."),

@@ -21,8 +21,8 @@ from .common import assess_cli, case_argument, emit, kb_option, lang_option, use
 @kb_option
 def report(case: Path, output: Path | None, lang: str, no_graph: bool,
            overlays: tuple[Path, ...]) -> None:
-    """An HTML report of CASE: decision, signals, steps, dated plan, explanation and the
-    decision graph, in one file that needs no network and prints well."""
+    """An HTML report of CASE: decision, signals, repairs tried, steps, dated plan,
+    explanation and the decision graph, in one file that needs no network and prints well."""
     a = assess_cli(case, overlays)
     with user_errors():
         html = render_html(a, lang, graph=not no_graph)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import networkx as nx
 
 import partways
+from partways.render import render_text
 
 from _paths import EXAMPLES
 
@@ -70,3 +71,50 @@ def test_an_unavailable_repair_is_a_node_and_a_json_row() -> None:
                      "signal": "late_payment", "step": "fresh_agreement",
                      "status": "not_applicable", "needs": "renewal"}]
     assert a.graph.nodes[rows[0]["node"]]["layer"] == "remediation"
+
+
+def _section(text: str, heading: str) -> list[str]:
+    lines = text.splitlines()
+    start = lines.index(f"{heading}:") + 1
+    end = lines.index("", start)
+    return lines[start:end]
+
+
+def test_the_text_report_lists_every_repair_record_with_how_it_counted() -> None:
+    section = _section(render_text(_acme(), "en"), "Repairs tried")
+    assert section == [
+        "  6 April 2026 Repair attempt (step: Talk frankly about the problems, outcome: "
+        "failed) — “Owner promised to fix accounts payable and respect office hours; "
+        "nothing changed”",
+        "      “Crosses personal boundaries”, “Pays late”: failed",
+        "      “The client is wearing you down”: tried before the problem began",
+        "  1 July 2026 Repair attempt (step: Start afresh with a new agreement, outcome: "
+        "failed) — “Renewed to Jan 2027: net-15 terms, late fee, office hours 9-18 in "
+        "writing; ignored”",
+        "      “Crosses personal boundaries”, “Pays late”, “The client is wearing you down”: "
+        "failed",
+        # a step that is done by being recorded is listed, judged against nothing
+        "  9 November 2026 Repair attempt (step: Consult your team) — “Both editors want "
+        "out; they dread the late-night calls”"]
+
+
+def test_an_old_repair_is_listed_as_tried_before_the_problem_and_in_every_language(
+        ) -> None:
+    case = {"client": "Mahan Print House", "as_of": "2026-11-20",
+            "events": [{"date": "2026-06-10", "type": "late_payment", "days_late": 35},
+                       {"date": "2026-09-15", "type": "late_payment", "days_late": 28}],
+            "remediation": [
+                {"date": "2024-03-12", "step": "frank_conversation", "outcome": "improved"},
+                {"date": "2026-10-20", "step": "frank_conversation", "outcome": "failed"}]}
+    a = partways.assess_data(case)
+    assert _section(render_text(a, "en"), "Repairs tried")[1::2] == [
+        "      “Pays late”: tried before the problem began", "      “Pays late”: failed"]
+    for lang, heading, failed in [("ar", "محاولات الإصلاح", "لم ينجح"),
+                                  ("fa", "تلاش‌های اصلاح", "جواب نداد")]:
+        lines = _section(render_text(a, lang), heading)
+        assert len(lines) == 4 and lines[3].endswith(f": {failed}"), lang
+
+
+def test_no_repair_section_without_repair_records() -> None:
+    a = partways.assess(EXAMPLES / "nour-bakery-steady.yaml")
+    assert "Repairs tried" not in render_text(a, "en")

@@ -232,3 +232,17 @@ def test_report_graph_reads_in_chromium(tmp_path: Path, lang: str) -> None:
     # a date reads from its day: on the left in English, on the right in Arabic and Persian
     assert len(probe["dates"]) >= 8
     assert all((day > month) == (lang != "en") for day, month in probe["dates"]), probe
+
+
+def test_report_lists_the_repairs_tried_and_how_each_counted(kb: partways.KnowledgeBase
+                                                             ) -> None:
+    a = partways.assess(EXAMPLES / "acme-late-payer.yaml", kb)
+    page = html.unescape(render_html(a, "en", graph=False))
+    section = page[page.index('<section id="repairs">'):]
+    section = section[:section.index("</section>")]
+    assert section.count("<li>Repair attempt") == 0  # each record starts with its date
+    assert "<li>6 April 2026 Repair attempt (step: Talk frankly about the problems" in section
+    assert "<li>“Crosses personal boundaries”, “Pays late”: failed</li>" in section
+    assert "<li>9 November 2026 Repair attempt (step: Consult your team)" in section
+    steady = render_html(partways.assess(STEADY, kb), "en", graph=False)
+    assert 'id="repairs"' not in steady  # no records, no section

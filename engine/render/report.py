@@ -1,5 +1,6 @@
-"""One self-contained HTML report of an assessment: decision, signals, next steps, dated
-plan, the explanation and the decision graph (inline SVG). No scripts, no network.
+"""One self-contained HTML report of an assessment: decision, signals, repairs tried, next
+steps, dated plan, the explanation and the decision graph (inline SVG). No scripts, no
+network.
 
 Rendering reads the assessment and the KB's texts; it computes nothing. Every text comes
 from the KB (concepts, rules, ``report_*`` UI strings), so the report speaks the chosen
@@ -15,7 +16,7 @@ from ..errors import PartwaysError
 from .diagram import GraphTooLarge, GraphvizMissing, case_view, inline_svg
 from .explain import why_outline, why_summary
 from .lang import for_kb, guidance_refs, ids_shown, param_title, param_value
-from .text import describe_fact, finding_evidence
+from .text import describe_fact, finding_evidence, repair_records
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,11 @@ def render_html(a: Assessment, lang: str = "en", *, graph: bool = True) -> str:
             "evidence": [describe_fact(kb, f, lang) for f in fresh]
             + [lx.format(kb.ui_text("evidence_shared", lang), n=n, flag=flag)
                for flag, n in shared]})
+    repairs = [{"record": describe_fact(kb, fact, lang),
+                 "judged": [lx.format(kb.ui_text("repair_judged", lang), effect=effect,
+                                      flags=lx.join(lx.quote(t) for t in titles))
+                            for effect, titles in judged]}
+               for fact, judged in repair_records(a, lang)]
     sconcept = kb.outputs["steps"]["concept"]
     steps = []
     for st in a.next_steps:
@@ -105,7 +111,7 @@ def render_html(a: Assessment, lang: str = "en", *, graph: bool = True) -> str:
         ending=a.decision in kb.outputs["decision"]["plan_for"],
         decision_title=data["decision_title"],
         decision_advice=kb.text(dconcept.advice, lang) if dconcept and dconcept.advice else "",
-        reason=data["reason"], signals=signals, steps=steps, plan=plan,
+        reason=data["reason"], signals=signals, repairs=repairs, steps=steps, plan=plan,
         explanation=explanation, summary=summary, svg=svg, svg_missing=svg_missing,
         svg_why=svg_why, params=params, ol_style=lx.list_style)
     return str(html)
@@ -223,6 +229,21 @@ footer { margin-block-start: 2rem; color: var(--muted); font-size: .8rem; }
   {% endif %}
 </section>
 
+{% if repairs %}
+<section id="repairs">
+  <h2>{{ t('repairs_tried') }}</h2>
+  <ul>
+  {% for r in repairs %}
+    <li>{{ r.record }}
+      {% if r.judged %}
+      <ul>{% for j in r.judged %}<li>{{ j }}</li>{% endfor %}</ul>
+      {% endif %}
+    </li>
+  {% endfor %}
+  </ul>
+</section>
+
+{% endif %}
 <section id="steps">
   <h2>{{ t('report_next_steps') }}</h2>
   {% if steps %}
