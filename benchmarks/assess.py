@@ -172,14 +172,21 @@ CLOCK: list[Callable[[], float]] = [time.perf_counter]
 
 
 def median_s(rounds: int, fn: Callable[[], object]) -> float:
-    times = []
+    return medians_s(rounds, fn)[0]
+
+
+def medians_s(rounds: int, *fns: Callable[[], object]) -> list[float]:
+    """The median time of each of ``fns`` over ``rounds`` rounds, run in turn within each
+    round (a, b, a, b ...), so that a drift of the host's speed falls on all of them."""
+    times: list[list[float]] = [[] for _ in fns]
     clock = CLOCK[0]
     for _ in range(rounds):
-        gc.collect()
-        t0 = clock()
-        fn()
-        times.append(clock() - t0)
-    return statistics.median(times)
+        for fn, out in zip(fns, times, strict=True):
+            gc.collect()
+            t0 = clock()
+            fn()
+            out.append(clock() - t0)
+    return [statistics.median(t) for t in times]
 
 
 def write_cases(folder: Path, data: Sequence[dict[str, Any]]) -> list[Path]:
@@ -253,8 +260,8 @@ def end_to_end(kb: partways.KnowledgeBase, paths: Sequence[Path], data: Sequence
             build(program, case, run(program, build_facts(kb, case))).to_json()
 
     files()  # warm up
-    n = len(paths)
-    return median_s(rounds, files) / n * 1e6, median_s(rounds, mappings) / n * 1e6
+    f_s, m_s = medians_s(rounds, files, mappings)  # interleaved: drift falls on both
+    return f_s / len(paths) * 1e6, (m_s / len(data) * 1e6 if data else 0.0)
 
 
 #: A pool worker's KB and program, loaded once per process (by its warm-up task).
