@@ -87,7 +87,7 @@ def test_the_text_report_lists_every_repair_record_with_how_it_counted() -> None
         "failed) — “Owner promised to fix accounts payable and respect office hours; "
         "nothing changed”",
         "      “Crosses personal boundaries”, “Pays late”: failed",
-        "      “The client is wearing you down”: tried before the problem began",
+        "      “The client is wearing you down”: too early to count",
         "  1 July 2026 Repair attempt (step: Start afresh with a new agreement, outcome: "
         "failed) — “Renewed to Jan 2027: net-15 terms, late fee, office hours 9-18 in "
         "writing; ignored”",
@@ -98,7 +98,7 @@ def test_the_text_report_lists_every_repair_record_with_how_it_counted() -> None
         "out; they dread the late-night calls”"]
 
 
-def test_an_old_repair_is_listed_as_tried_before_the_problem_and_in_every_language(
+def test_an_old_repair_is_listed_as_too_early_to_count_and_in_every_language(
         ) -> None:
     case = {"client": "Mahan Print House", "as_of": "2026-11-20",
             "events": [{"date": "2026-06-10", "type": "late_payment", "days_late": 35},
@@ -108,7 +108,7 @@ def test_an_old_repair_is_listed_as_tried_before_the_problem_and_in_every_langua
                 {"date": "2026-10-20", "step": "frank_conversation", "outcome": "failed"}]}
     a = partways.assess_data(case)
     assert _section(render_text(a, "en"), "Repairs tried")[1::2] == [
-        "      “Pays late”: tried before the problem began", "      “Pays late”: failed"]
+        "      “Pays late”: too early to count", "      “Pays late”: failed"]
     for lang, heading, failed in [("ar", "محاولات الإصلاح", "لم ينجح"),
                                   ("fa", "تلاش‌های اصلاح", "جواب نداد")]:
         lines = _section(render_text(a, lang), heading)
