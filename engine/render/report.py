@@ -71,11 +71,8 @@ def render_html(a: Assessment, lang: str = "en", *, graph: bool = True) -> str:
             "evidence": [describe_fact(kb, f, lang) for f in fresh]
             + [lx.format(kb.ui_text("evidence_shared", lang), n=n, flag=flag)
                for flag, n in shared]})
-    repairs = [{"record": describe_fact(kb, fact, lang),
-                 "judged": [lx.format(kb.ui_text("repair_judged", lang), effect=effect,
-                                      flags=lx.join(lx.quote(t) for t in titles))
-                            for effect, titles in judged]}
-               for fact, judged in repair_records(a, lang)]
+    repairs = [{"record": record, "judged": judged}
+               for record, judged in repair_records(a, lang)]
     sconcept = kb.outputs["steps"]["concept"]
     steps = []
     for st in a.next_steps:

@@ -10,6 +10,7 @@ from typing import Any
 from ..assessment import Assessment
 from ..knowledge import Concept, KnowledgeBase
 from .lang import decision_text, display_width, for_kb, guidance_refs, ids_shown, is_iso_date
+from .rulegraph import value_title
 
 __all__ = ["describe_fact", "guidance_refs", "isolate", "render_text", "repair_records"]
 
@@ -101,49 +102,46 @@ def finding_evidence(a: Assessment, lang: str
     return out
 
 
-def repair_records(a: Assessment, lang: str
-                   ) -> list[tuple[dict[str, Any], list[tuple[str, list[str]]]]]:
+def repair_records(a: Assessment, lang: str) -> list[tuple[str, list[str]]]:
     """Every record of the repair layer in the case (the layer of the manifest's
-    ``outputs.repairs`` facts that name a ``record``), by date, each with how it was
-    judged: for each value of the judging fact's label (how the attempt counts), the
-    titles of the findings it was judged against. A record judged against nothing (no
-    finding it fits, or a step that is done by being recorded) has an empty list."""
+    ``outputs.repairs`` facts that name a ``record``), by date: the line describing it and
+    a line per way it was judged (the judging fact's label, in its enum's order) naming
+    the findings it was judged against. A record judged against nothing (no finding it
+    fits, or a step that is done by being recorded) has no such line."""
     kb = a.kb
-    specs = [spec for spec in kb.outputs.get("repairs", ()) if spec.get("record")]
+    specs = {spec["fact"]: spec for spec in kb.outputs.get("repairs", ()) if spec.get("record")}
     if not specs:
         return []
-    layers = {ft.layer for spec in specs if (ft := kb.fact_types.get(spec["fact"]))}
-    record_types = {name for name, ft in kb.fact_types.items()
-                    if ft.layer in layers and not ft.derived and not ft.table}
-    fconcept = kb.findings_concept()
+    lx = for_kb(kb, lang)
+    layers = {kb.fact_types[fact].layer for fact in specs}
     rank = {s.id: i for i, s in enumerate(a.signals)}
-    judged: dict[str, dict[str, set[str]]] = {}
-    label_order: dict[str, int] = {}
-    rows = a.repairs()
-    for spec in specs:
+    # record id -> (the label's place in its enum, the judging fact, the label) -> findings
+    judged: dict[str, dict[tuple[int, str, str], set[str]]] = {}
+    for row in a.repairs():
+        spec = specs.get(row["kind"])
+        if spec is None or row.get(spec["record"]) is None:
+            continue
         ft = kb.fact_types[spec["fact"]]
-        label = ft.label_field or ""
-        enum = ft.fields[label].enum if label in ft.fields and ft.fields[label].enum else ()
-        label_order.update({v: i for i, v in enumerate(enum or ())
-                            if v not in label_order})
-        for row in rows:
-            if row["kind"] != spec["fact"] or row.get(spec["record"]) is None:
-                continue
-            by_label = judged.setdefault(str(row[spec["record"]]), {})
-            by_label.setdefault(str(row.get(label, "")), set()).add(
-                str(row.get(spec.get("finding", ""), "")))
-    records = sorted((f for f in a.trace.facts.values() if f.get("fact") in record_types),
+        label = ft.fields.get(ft.label_field or "")
+        value = str(row.get(ft.label_field or "", ""))
+        enum = list(label.enum or ()) if label is not None else []
+        place = enum.index(value) if value in enum else len(enum)
+        judged.setdefault(str(row[spec["record"]]), {}).setdefault(
+            (place, spec["fact"], value), set()).add(str(row.get(spec.get("finding", ""), "")))
+    fconcept = kb.findings_concept()
+    records = sorted((f for f in a.trace.facts.values()
+                      if (rt := kb.fact_types.get(f.get("fact", ""))) is not None
+                      and rt.layer in layers and not rt.derived and not rt.table),
                      key=lambda f: (str(f.get("date", "")), f.get("index", 0), str(f["id"])))
     out = []
     for fact in records:
         lines = []
-        by_label = judged.get(str(fact["id"]), {})
-        for value in sorted(by_label, key=lambda v: (label_order.get(v, len(label_order)), v)):
-            keys = sorted((k for k in by_label[value] if k),
-                          key=lambda k: (rank.get(k, len(rank)), k))
-            lines.append((kb.ui_text(f"value_{value}", lang) if f"value_{value}" in kb.ui
-                          else value, [_title(kb, fconcept, k, lang) for k in keys]))
-        out.append((fact, lines))
+        for (_place, ftype, value), keys in sorted(judged.get(str(fact["id"]), {}).items()):
+            found = sorted(filter(None, keys), key=lambda k: (rank.get(k, len(rank)), k))
+            lines.append(lx.format(
+                kb.ui_text("repair_judged", lang), effect=value_title(kb, ftype, value, lang),
+                flags=lx.join(lx.quote(_title(kb, fconcept, k, lang)) for k in found)))
+        out.append((describe_fact(kb, fact, lang), lines))
     return out
 
 
@@ -186,11 +184,9 @@ def render_text(a: Assessment, lang: str = "en") -> str:
     if records:
         lines.append("")
         lines.append(f"{ui('repairs_tried', lang)}:")
-    for fact, judged in records:
-        lines.append(f"  {describe_fact(kb, fact, lang)}")
-        for effect, titles in judged:
-            lines.append("      " + lx.format(ui("repair_judged", lang), effect=effect,
-                                               flags=lx.join(lx.quote(t) for t in titles)))
+    for record, judged in records:
+        lines.append(f"  {record}")
+        lines.extend(f"      {line}" for line in judged)
     lines.append("")
     lines.append(f"{ui('next_steps', lang)}:")
     if not a.next_steps:
