@@ -213,7 +213,7 @@ def _import(mapping: CsvMapping, kb: KnowledgeBase, files: Mapping[str, Path],
             yield ImportedCase("", 1, {}, errors=header_errors, path=_path(header_errors))
             header_errors = []
         case = _client(mapping, kb, cols, cpath, row, values)
-        case.errors += _overflow(values, width, cpath, row) + _short(values, width, cpath, row)
+        case.errors += _width(values, width, cpath, row)
         if not extra.see(case.client):
             case.errors.append(CaseError(f"client '{case.client}' is listed twice",
                                          Source(cpath, row, mapping.key)))
@@ -289,27 +289,22 @@ class _Rows:
             "SELECT client FROM rows GROUP BY client ORDER BY min(seq)")]
 
 
-def _overflow(values: list[str], width: int, path: str, row: int) -> list[CaseError]:
-    """A row with values beyond the header's columns (often a comma inside an unquoted
-    value, which shifts every cell after it): nothing of it is dropped silently."""
+def _width(values: list[str], width: int, path: str, row: int) -> list[CaseError]:
+    """A row whose cells do not match the header's columns, refused rather than read with
+    its values in the wrong columns: values beyond the header (often a comma inside an
+    unquoted value) or too few cells (a missing comma shifts every value after it)."""
     extra = [v.strip() for v in values[width:] if v.strip()]
-    if not extra:
-        return []
-    shown = ", ".join(f"'{v}'" for v in extra[:3]) + (", ..." if len(extra) > 3 else "")
-    return [CaseError(f"{len(extra)} value{'s' if len(extra) > 1 else ''} beyond the "
-                      f"{width} columns of the header ({shown}): a comma inside a value "
-                      "that is not in quotes?", Source(path, row, f"column {width + 1}"))]
-
-
-def _short(values: list[str], width: int, path: str, row: int) -> list[CaseError]:
-    """A row with fewer values than the header has columns: every value after a missing
-    comma sits in the wrong column, so the row is refused rather than read shifted."""
-    if len(values) >= width:
-        return []
-    return [CaseError(f"{len(values)} value{'s' if len(values) > 1 else ''} for the "
-                      f"{width} columns of the header: a missing comma shifts every value "
-                      "after it (write an empty value as an empty cell: a,,b)",
-                      Source(path, row, f"column {len(values) + 1}"))]
+    if extra:
+        shown = ", ".join(f"'{v}'" for v in extra[:3]) + (", ..." if len(extra) > 3 else "")
+        return [CaseError(f"{len(extra)} value{'s' if len(extra) > 1 else ''} beyond the "
+                          f"{width} columns of the header ({shown}): a comma inside a value "
+                          "that is not in quotes?", Source(path, row, f"column {width + 1}"))]
+    if len(values) < width:
+        return [CaseError(f"{len(values)} value{'s' if len(values) > 1 else ''} for the "
+                          f"{width} columns of the header: a missing comma shifts every value "
+                          "after it (write an empty value as an empty cell: a,,b)",
+                          Source(path, row, f"column {len(values) + 1}"))]
+    return []
 
 
 def _client(mapping: CsvMapping, kb: KnowledgeBase, cols: Mapping[int, Column], path: str,
@@ -364,8 +359,7 @@ def _list_rows(mapping: CsvMapping, kb: KnowledgeBase, fname: str, path: Path,
         client = raw.pop(mapping.key, "")
         item: dict[str, Any] = {}
         origin: dict[tuple[Any, ...], tuple[str, int, str]] = {}
-        errors = _overflow(values, width, str(path), row) + _short(values, width, str(path),
-                                                                    row)
+        errors = _width(values, width, str(path), row)
         for name, text in raw.items():
             col = by_name[name]
             key = col.path[-1]
